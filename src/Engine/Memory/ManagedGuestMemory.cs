@@ -1,0 +1,27 @@
+namespace LguestSim.Engine.Memory;
+
+/// <summary>
+/// Guest memory backed by a managed, zero-filled array: simulation and tests. Real runs use
+/// the mmap'd implementation in LguestSim.Host.
+/// </summary>
+public sealed class ManagedGuestMemory : GuestMemory
+{
+    private readonly byte[] _bytes;
+
+    /// <summary>Allocates <paramref name="capacity"/> zeroed bytes with <paramref name="limit"/> accessible.</summary>
+    public ManagedGuestMemory(ulong capacity, ulong limit)
+        : base(capacity, limit)
+    {
+        _bytes = GC.AllocateUninitializedArray<byte>((int)capacity, pinned: false);
+        Array.Clear(_bytes);
+    }
+
+    /// <summary>Creates memory with the whole capacity accessible.</summary>
+    public ManagedGuestMemory(ulong size)
+        : this(size, size)
+    {
+    }
+
+    /// <inheritdoc/>
+    protected override Span<byte> GetSpanCore(int offset, int length) => _bytes.AsSpan(offset, length);
+}

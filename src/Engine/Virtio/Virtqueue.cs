@@ -1,0 +1,272 @@
+using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
+using LguestSim.Engine.Abi;
+using LguestSim.Engine.Memory;
+
+namespace LguestSim.Engine.Virtio;
+
+/// <summary>
+/// The Launcher's side of one split virtqueue (2.6.25 layout): it takes chains the guest
+/// made available, validates them completely, and returns them on the used ring.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The ring lives in guest memory at <c>pfn * 4096</c>, in pages the Launcher allocated
+/// above guest RAM, so its location is trusted; everything <em>in</em> it is written by the
+/// guest and is not. Every descriptor is copied out of guest memory exactly once and only
+/// the copy is checked and used: a guest (or, with real hardware, another vcpu) that
+/// rewrites a descriptor after it was checked cannot slip a different address past us.
+/// </para>
+/// <para>
+/// The only state of our own is <c>last_avail_idx</c>, the u16 count of chains taken so
+/// far. Everything else is re-derived from the ring on each call, like lguest.c does.
+/// </para>
+/// </remarks>
+public sealed class Virtqueue
+{
+    private readonly GuestMemory _memory;
+    private readonly VringLayout _layout;
+    private readonly ulong _ringAddress;
+    private readonly int _mask;
+    private readonly GuestBuffer[] _scratch;
+    private ushort _lastAvailIdx;
+
+    /// <summary>Creates the Launcher's view of a ring whose pages are already allocated.</summary>
+    /// <param name="memory">Guest memory holding the ring.</param>
+    /// <param name="config">Queue size, irq and ring pfn as written to the device page.</param>
+    /// <param name="hasHandler">
+    /// Whether the queue has an output handler. Spec §4.8: a queue without one gets
+    /// <c>VRING_USED_F_NO_NOTIFY</c> at creation (never the case in this Launcher's devices).
+    /// </param>
+    /// <exception cref="ArgumentOutOfRangeException">The size is not a power of two.</exception>
+    /// <exception cref="GuestFaultException">The ring is not inside guest memory (a Launcher bug, not a guest one).</exception>
+    public Virtqueue(GuestMemory memory, LguestVqConfig config, bool hasHandler = true)
+    {
+        _memory = memory;
+        _layout = new VringLayout(config.Num);
+        Config = config;
+        _ringAddress = (ulong)config.Pfn * LguestLayout.PageSize;
+        _mask = config.Num - 1;
+        _scratch = new GuestBuffer[config.Num];
+
+        // Prove once that the whole ring is addressable; later spans are then always valid.
+        memory.GetSpan(_ringAddress, (ulong)_layout.TotalSize);
+        HasHandler = hasHandler;
+        if (!hasHandler)
+        {
+            SetUsedFlags(VringRingHeader.UsedNoNotify);
+        }
+    }
+
+    /// <summary>The queue's size, irq and pfn.</summary>
+    public LguestVqConfig Config { get; }
+
+    /// <summary>The ring layout.</summary>
+    public VringLayout Layout => _layout;
+
+    /// <summary>Guest-physical address of the ring (<c>pfn * 4096</c>).</summary>
+    public ulong RingAddress => _ringAddress;
+
+    /// <summary>Whether an output handler serves notifies of this queue.</summary>
+    public bool HasHandler { get; }
+
+    /// <summary>The Launcher's private <c>last_avail_idx</c>.</summary>
+    public ushort LastAvailIndex => _lastAvailIdx;
+
+    /// <summary>
+    /// Takes the next available chain, validating it against every rule of spec §4.5.
+    /// </summary>
+    /// <returns>False when the guest has made nothing new available.</returns>
+    /// <exception cref="GuestFaultException">
+    /// <see cref="GuestFault.AvailIndexJump"/>, <see cref="GuestFault.HeadIndexOutOfRange"/>,
+    /// <see cref="GuestFault.BufferOutOfBounds"/>, <see cref="GuestFault.ReadableAfterWritable"/>,
+    /// <see cref="GuestFault.ChainTooLong"/> or <see cref="GuestFault.NextIndexOutOfRange"/>.
+    /// </exception>
+    /// <remarks>lguest.c <c>get_vq_desc()</c>.</remarks>
+    public bool TryPop(out DescriptorChain chain)
+    {
+        int num = _mask + 1;
+
+        // One span covers the descriptor table and the avail ring: both sit in the ring's
+        // first pages, which were proven addressable when the queue was made.
+        Span<byte> ring = _memory.GetValidatedSpan(_ringAddress, (uint)(_layout.AvailOffset + _layout.AvailSize));
+        ReadOnlySpan<byte> avail = ring[_layout.AvailOffset..];
+
+        // ORDERING: avail.idx is read before the ring entry it covers; the guest wrote the
+        // entry before publishing the index (its kick() has a write barrier in between).
+        ushort availIdx = BinaryPrimitives.ReadUInt16LittleEndian(avail[VringRingHeader.IdxOffset..]);
+        Volatile.ReadBarrier();
+
+        // The guest may only have made up to num chains available since we last looked: a
+        // bigger jump means it has lost track of the ring (or is lying to us), and trusting
+        // any entry after that could hand out a head twice. lguest gives up here, and so do we.
+        ushort pending = (ushort)(availIdx - _lastAvailIdx);
+        if (pending > num)
+        {
+            ThrowAvailJump(availIdx);
+        }
+
+        if (pending == 0)
+        {
+            chain = default;
+            return false;
+        }
+
+        int slot = _lastAvailIdx & _mask;
+        ushort head = BinaryPrimitives.ReadUInt16LittleEndian(avail[(VringRingHeader.Size + (2 * slot))..]);
+        _lastAvailIdx++;
+        if (head >= num)
+        {
+            ThrowHeadOutOfRange(head);
+        }
+
+        int count = Walk(ring, head, out int readable);
+        chain = new DescriptorChain(head, _scratch.AsSpan(0, count), readable);
+        return true;
+    }
+
+    /// <summary>
+    /// Follows a chain from <paramref name="head"/>, copying each descriptor once and
+    /// checking the copy. At most <c>num</c> descriptors are visited.
+    /// </summary>
+    private int Walk(ReadOnlySpan<byte> table, ushort head, out int readable)
+    {
+        int num = _mask + 1;
+        GuestBuffer[] scratch = _scratch;
+        int outCount = 0;
+        int inCount = 0;
+        int i = head;
+        while (true)
+        {
+            ReadOnlySpan<byte> d = table.Slice(i * VringDesc.Size, VringDesc.Size);
+            ulong addr = BinaryPrimitives.ReadUInt64LittleEndian(d);
+            uint len = BinaryPrimitives.ReadUInt32LittleEndian(d[8..]);
+            ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(d[12..]);
+            ushort next = BinaryPrimitives.ReadUInt16LittleEndian(d[14..]);
+
+            if (!_memory.IsValidRange(addr, len))
+            {
+                ThrowOutOfBounds(i, addr, len);
+            }
+
+            // Readable buffers must all come first: a device reads its request from the
+            // front of the chain and writes its answer into the back.
+            if ((flags & VringDesc.FlagWrite) != 0)
+            {
+                inCount++;
+            }
+            else
+            {
+                if (inCount > 0)
+                {
+                    ThrowReadableAfterWritable(i);
+                }
+
+                outCount++;
+            }
+
+            // More descriptors than the table holds can only mean a loop.
+            int count = outCount + inCount;
+            if (count > num)
+            {
+                ThrowChainTooLong(head);
+            }
+
+            scratch[count - 1] = new GuestBuffer(addr, len);
+
+            if ((flags & VringDesc.FlagNext) == 0)
+            {
+                readable = outCount;
+                return count;
+            }
+
+            if (next >= num)
+            {
+                ThrowNextOutOfRange(i, next);
+            }
+
+            i = next;
+        }
+    }
+
+    /// <summary>
+    /// Returns chain <paramref name="head"/> to the guest with <paramref name="length"/>
+    /// bytes written into it.
+    /// </summary>
+    /// <remarks>lguest.c <c>add_used()</c>.</remarks>
+    public void AddUsed(ushort head, uint length)
+    {
+        Span<byte> used = _memory.GetValidatedSpan(_ringAddress + (ulong)_layout.UsedOffset, (uint)_layout.UsedSize);
+        ushort usedIdx = BinaryPrimitives.ReadUInt16LittleEndian(used[VringRingHeader.IdxOffset..]);
+        int slot = usedIdx & _mask;
+        Span<byte> elem = used.Slice(VringRingHeader.Size + (VringUsedElem.Size * slot), VringUsedElem.Size);
+        BinaryPrimitives.WriteUInt32LittleEndian(elem, head);
+        BinaryPrimitives.WriteUInt32LittleEndian(elem[4..], length);
+
+        // ORDERING: the element must be visible before the index that publishes it.
+        Volatile.WriteBarrier();
+        BinaryPrimitives.WriteUInt16LittleEndian(used[VringRingHeader.IdxOffset..], (ushort)(usedIdx + 1));
+    }
+
+    /// <summary>
+    /// Whether completing a buffer should interrupt the guest: not when it has set
+    /// <c>VRING_AVAIL_F_NO_INTERRUPT</c> (advisory, spec §4.7).
+    /// </summary>
+    /// <remarks>The test at the top of lguest.c <c>trigger_irq()</c>.</remarks>
+    public bool ShouldInterrupt()
+    {
+        ReadOnlySpan<byte> avail = _memory.GetValidatedSpan(_ringAddress + (ulong)_layout.AvailOffset, VringRingHeader.Size);
+        return (BinaryPrimitives.ReadUInt16LittleEndian(avail) & VringRingHeader.AvailNoInterrupt) == 0;
+    }
+
+    /// <summary>Whether the guest need not kick (<c>VRING_USED_F_NO_NOTIFY</c> set in used.flags).</summary>
+    public bool NoNotify
+    {
+        get
+        {
+            ReadOnlySpan<byte> used = _memory.GetValidatedSpan(_ringAddress + (ulong)_layout.UsedOffset, VringRingHeader.Size);
+            return (BinaryPrimitives.ReadUInt16LittleEndian(used) & VringRingHeader.UsedNoNotify) != 0;
+        }
+    }
+
+    /// <summary>
+    /// Device reset of this queue: zero the whole ring, flags included, and forget what was
+    /// taken. NO_NOTIFY is not restored (spec §4.8, §5.4).
+    /// </summary>
+    /// <remarks>The per-queue part of lguest.c <c>reset_device()</c>.</remarks>
+    public void Reset()
+    {
+        _memory.GetValidatedSpan(_ringAddress, (uint)_layout.TotalSize).Clear();
+        _lastAvailIdx = 0;
+    }
+
+    private void SetUsedFlags(ushort flags)
+    {
+        Span<byte> used = _memory.GetValidatedSpan(_ringAddress + (ulong)_layout.UsedOffset, VringRingHeader.Size);
+        BinaryPrimitives.WriteUInt16LittleEndian(used, (ushort)(BinaryPrimitives.ReadUInt16LittleEndian(used) | flags));
+    }
+
+    [DoesNotReturn]
+    private void ThrowAvailJump(ushort availIdx) =>
+        ThrowHelper.ThrowGuestFault(GuestFault.AvailIndexJump, $"queue pfn 0x{Config.Pfn:x}: guest moved avail index from {_lastAvailIdx} to {availIdx}");
+
+    [DoesNotReturn]
+    private void ThrowHeadOutOfRange(ushort head) =>
+        ThrowHelper.ThrowGuestFault(GuestFault.HeadIndexOutOfRange, $"queue pfn 0x{Config.Pfn:x}: guest says index {head} is available (num {Config.Num})");
+
+    [DoesNotReturn]
+    private void ThrowOutOfBounds(int index, ulong addr, uint len) =>
+        ThrowHelper.ThrowGuestFault(GuestFault.BufferOutOfBounds, $"queue pfn 0x{Config.Pfn:x}: descriptor {index} address 0x{addr:x} length 0x{len:x} is outside guest memory (limit 0x{_memory.Limit:x})");
+
+    [DoesNotReturn]
+    private void ThrowReadableAfterWritable(int index) =>
+        ThrowHelper.ThrowGuestFault(GuestFault.ReadableAfterWritable, $"queue pfn 0x{Config.Pfn:x}: descriptor {index} is readable after a writable one");
+
+    [DoesNotReturn]
+    private void ThrowChainTooLong(ushort head) =>
+        ThrowHelper.ThrowGuestFault(GuestFault.ChainTooLong, $"queue pfn 0x{Config.Pfn:x}: chain from head {head} is longer than {Config.Num} (looped descriptor chain)");
+
+    [DoesNotReturn]
+    private void ThrowNextOutOfRange(int index, ushort next) =>
+        ThrowHelper.ThrowGuestFault(GuestFault.NextIndexOutOfRange, $"queue pfn 0x{Config.Pfn:x}: descriptor {index} has next {next} (num {Config.Num})");
+}
