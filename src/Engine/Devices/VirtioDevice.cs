@@ -1,0 +1,59 @@
+using LguestSim.Engine.HostIo;
+using LguestSim.Engine.Virtio;
+
+namespace LguestSim.Engine.Devices;
+
+/// <summary>
+/// A device the Launcher serves: its record on the device page, what to do when the
+/// guest kicks one of its queues, and, for devices with input, what to do when the host
+/// side has data.
+/// </summary>
+/// <remarks>The C# shape of lguest.c's <c>struct device</c> with its handlers.</remarks>
+public abstract class VirtioDevice
+{
+    /// <summary>Wraps a record already laid out on the device page.</summary>
+    protected VirtioDevice(DeviceRecord record) => Record = record;
+
+    /// <summary>The device's record and queues.</summary>
+    public DeviceRecord Record { get; }
+
+    /// <summary>The device's name ("console", "net", "block").</summary>
+    public string Name => Record.Name;
+
+    /// <summary>The input the device listens on, or null for none.</summary>
+    public virtual InputSource? Input => null;
+
+    /// <summary>The guest kicked <paramref name="queue"/> (lguest.c's per-queue handle_output).</summary>
+    /// <exception cref="GuestFaultException">The guest broke the device's rules.</exception>
+    public abstract void HandleNotify(Virtqueue queue, IDeviceContext context);
+
+    /// <summary>The input source is ready (lguest.c's handle_input of the device).</summary>
+    /// <returns>False to stop listening until the guest kicks the input queue again.</returns>
+    /// <exception cref="GuestFaultException">The guest broke the device's rules.</exception>
+    public virtual bool HandleInput(IDeviceContext context) => true;
+
+    /// <summary>Called after the device was reset; the record and rings are already cleared.</summary>
+    public virtual void OnReset()
+    {
+    }
+}
+
+/// <summary>What a device may ask of the Launcher while it handles a notify or input.</summary>
+public interface IDeviceContext
+{
+    /// <summary>Guest memory.</summary>
+    Memory.GuestMemory Memory { get; }
+
+    /// <summary>Interrupts the guest for <paramref name="queue"/> unless it asked not to be (lguest.c <c>trigger_irq()</c>).</summary>
+    /// <exception cref="GuestFaultException"><see cref="GuestFault.InterruptRejected"/> when the kernel refuses the irq.</exception>
+    void TriggerIrq(Virtqueue queue);
+
+    /// <summary>Starts listening on the device's input again (lguest.c <c>enable_fd()</c>).</summary>
+    void EnableInput(VirtioDevice device);
+
+    /// <summary>Prints a warning and carries on.</summary>
+    void Warn(string message);
+
+    /// <summary>Ends the Launcher with <paramref name="status"/> once the current handler returns.</summary>
+    void RequestExit(int status, string reason);
+}

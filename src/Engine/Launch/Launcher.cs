@@ -1,0 +1,221 @@
+using LguestSim.Engine.Channel;
+using LguestSim.Engine.Devices;
+using LguestSim.Engine.HostIo;
+using LguestSim.Engine.Memory;
+using LguestSim.Engine.Virtio;
+
+namespace LguestSim.Engine.Launch;
+
+/// <summary>
+/// The Launcher's run loop: run the guest, and act on what stops it — a notify, a break
+/// from the Waker, death, or a reboot request.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Spec §6; lguest.c <c>run_guest()</c>, <c>handle_output()</c>, <c>handle_input()</c>.
+/// Everything here happens on one thread. The Waker is the only other thread that talks
+/// to the channel, and only to break a run so that input gets serviced here.
+/// </para>
+/// <para>
+/// A <see cref="GuestFaultException"/> from any handler is caught once, in <see cref="Run"/>:
+/// like lguest's <c>errx()</c> it ends the guest with one message and exit status 1.
+/// </para>
+/// </remarks>
+public sealed class Launcher : IDeviceContext
+{
+    private readonly ILguestChannel _channel;
+    private readonly DevicePage _page;
+    private readonly IReadOnlyList<VirtioDevice> _devices;
+    private readonly IWaker _waker;
+    private readonly ILauncherObserver _observer;
+    private readonly HashSet<VirtioDevice> _listening = new();
+    private LauncherExit? _requestedExit;
+
+    /// <summary>Creates the Launcher over a set-up device page and its devices (in page order).</summary>
+    public Launcher(ILguestChannel channel, DevicePage page, IReadOnlyList<VirtioDevice> devices, IWaker waker, ILauncherObserver observer)
+    {
+        _channel = channel;
+        _page = page;
+        _devices = devices;
+        _waker = waker;
+        _observer = observer;
+        foreach (VirtioDevice d in devices)
+        {
+            if (d.Input is not null)
+            {
+                _listening.Add(d);
+                _waker.Add(d.Input);
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public GuestMemory Memory => _page.Memory;
+
+    /// <summary>Runs the guest until it dies, faults, reboots or a device asks to exit.</summary>
+    /// <remarks>lguest.c <c>run_guest()</c>.</remarks>
+    public LauncherExit Run()
+    {
+        try
+        {
+            while (true)
+            {
+                ChannelEvent ev = _channel.Run();
+                switch (ev.Kind)
+                {
+                    case ChannelEventKind.Notify:
+                        _observer.OnNotify(ev.Address);
+                        HandleOutput(ev.Address);
+                        break;
+                    case ChannelEventKind.Died:
+                        return new LauncherExit(LauncherExitKind.GuestDied, 1, ev.Reason ?? "guest died");
+                    case ChannelEventKind.Restart:
+                        return new LauncherExit(LauncherExitKind.Restart, 0, "guest asked to reboot");
+                    case ChannelEventKind.Break:
+                        HandleInput();
+                        _channel.ReleaseBreak();
+                        break;
+                }
+
+                if (_requestedExit is { } exit)
+                {
+                    return exit;
+                }
+            }
+        }
+        catch (GuestFaultException e)
+        {
+            return new LauncherExit(LauncherExitKind.GuestFault, 1, e.Message, e.Fault);
+        }
+    }
+
+    /// <summary>
+    /// Dispatches a notify in the exact order of spec §6.4: a device's descriptor address
+    /// resets it; a queue's ring page runs its handler (or warns, while the device's status
+    /// is still 0); anything else is early console output.
+    /// </summary>
+    /// <exception cref="GuestFaultException"><see cref="GuestFault.BadNotify"/>, or whatever the handler raises.</exception>
+    /// <remarks>lguest.c <c>handle_output()</c>.</remarks>
+    public void HandleOutput(uint address)
+    {
+        uint pfn = address / (uint)Abi.LguestLayout.PageSize;
+        foreach (VirtioDevice device in _devices)
+        {
+            if (device.Record.DescriptorAddress == address)
+            {
+                device.Record.Reset();
+                device.OnReset();
+                _observer.OnReset(device);
+                return;
+            }
+
+            foreach (Virtqueue vq in device.Record.Queues)
+            {
+                if (vq.Config.Pfn != pfn)
+                {
+                    continue;
+                }
+
+                // A driver that kicks before the guest has even acknowledged the device is
+                // talking to a ring nobody set up; lguest ignores it with a warning.
+                if (device.Record.Status == Abi.VirtioStatus.None)
+                {
+                    _observer.OnWarning($"{device.Name}: device gave early output (status 0); notify ignored");
+                    return;
+                }
+
+                device.HandleNotify(vq, this);
+                return;
+            }
+        }
+
+        // Nothing matched: the early console (a NUL-terminated string in guest memory).
+        if (address >= Memory.Limit)
+        {
+            ThrowHelper.ThrowGuestFault(GuestFault.BadNotify, $"bad NOTIFY 0x{address:x} (guest limit 0x{Memory.Limit:x})");
+        }
+
+        ReadOnlySpan<byte> rest = Memory.GetSpan(address, Memory.Limit - address);
+        int nul = rest.IndexOf((byte)0);
+        _observer.OnEarlyOutput(nul < 0 ? rest : rest[..nul]);
+    }
+
+    /// <summary>
+    /// Services every device whose input is ready, until none is; a device that cannot take
+    /// input now stops being listened to.
+    /// </summary>
+    /// <remarks>lguest.c <c>handle_input()</c>.</remarks>
+    public void HandleInput()
+    {
+        bool any = true;
+        while (any && _requestedExit is null)
+        {
+            any = false;
+            foreach (VirtioDevice device in _devices)
+            {
+                InputSource? input = device.Input;
+                if (input is null || !_listening.Contains(device) || !input.IsReady)
+                {
+                    continue;
+                }
+
+                any = true;
+                if (!device.HandleInput(this))
+                {
+                    _listening.Remove(device);
+                    _waker.Remove(input);
+                }
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public void TriggerIrq(Virtqueue queue)
+    {
+        if (!queue.ShouldInterrupt())
+        {
+            return;
+        }
+
+        VirtioDevice owner = FindOwner(queue);
+        _observer.OnInterrupt(owner, queue);
+        if (!_channel.Interrupt(queue.Config.Irq))
+        {
+            ThrowHelper.ThrowGuestFault(GuestFault.InterruptRejected, $"triggering irq {queue.Config.Irq} failed");
+        }
+    }
+
+    /// <inheritdoc/>
+    public void EnableInput(VirtioDevice device)
+    {
+        // Like enable_fd(): on every kick, even when already listening.
+        if (device.Input is { } input)
+        {
+            _listening.Add(device);
+            _waker.Add(input);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Warn(string message) => _observer.OnWarning(message);
+
+    /// <inheritdoc/>
+    public void RequestExit(int status, string reason) =>
+        _requestedExit = new LauncherExit(LauncherExitKind.Requested, status, reason);
+
+    private VirtioDevice FindOwner(Virtqueue queue)
+    {
+        foreach (VirtioDevice d in _devices)
+        {
+            foreach (Virtqueue q in d.Record.Queues)
+            {
+                if (q == queue)
+                {
+                    return d;
+                }
+            }
+        }
+
+        throw new InvalidOperationException("queue belongs to no device");
+    }
+}
