@@ -1,1 +1,56 @@
-return 0;
+using System.CommandLine;
+using LguestSim.Engine;
+
+namespace LguestSim.Cli;
+
+/// <summary>
+/// The <c>lguestsim</c> entry point: builds the command tree, one command group per file,
+/// and turns every expected failure into a single line on stderr.
+/// </summary>
+internal static class Program
+{
+    /// <summary>Exit code for a command line that does not parse or validate.</summary>
+    private const int ExitUsage = 2;
+
+    /// <summary>Exit code for a run that failed (guest fault, Launcher or host error).</summary>
+    private const int ExitFailure = 1;
+
+    private static int Main(string[] args)
+    {
+        RootCommand root = new("LguestSim: the 2.6.25 lguest Launcher as a test harness and simulator.");
+        root.Subcommands.Add(BenchCommands.Create());
+
+        ParseResult parsed = root.Parse(args);
+
+        // System.CommandLine would print the error followed by the whole help text; a user
+        // who typed a bad value wants to see what was wrong, on one line.
+        if (parsed.Errors.Count > 0)
+        {
+            Console.Error.WriteLine($"lguestsim: {parsed.Errors[0].Message.ReplaceLineEndings(" ")} See 'lguestsim --help'.");
+            return ExitUsage;
+        }
+
+        try
+        {
+            return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (GuestFaultException e)
+        {
+            return Fail($"guest fault {e.Message}");
+        }
+        catch (LauncherException e)
+        {
+            return Fail(e.Message);
+        }
+        catch (IOException e)
+        {
+            return Fail(e.Message);
+        }
+    }
+
+    private static int Fail(string message)
+    {
+        Console.Error.WriteLine($"lguestsim: {message}");
+        return ExitFailure;
+    }
+}
