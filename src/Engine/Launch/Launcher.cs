@@ -85,7 +85,7 @@ public sealed class Launcher : IDeviceContext
         }
         catch (GuestFaultException e)
         {
-            return new LauncherExit(LauncherExitKind.GuestFault, 1, e.Message, e.Fault);
+            return new LauncherExit(LauncherExitKind.GuestFault, 1, e.Detail, e.Fault);
         }
     }
 

@@ -44,6 +44,7 @@ public static class GoldenFile
             return;
         }
 
+        Directory.CreateDirectory(Path.GetDirectoryName(receivedPath)!);
         File.WriteAllText(receivedPath, actual, new UTF8Encoding(false));
         string message = expected is null
             ? $"no verified file {Relative(expectedPath)}; received text written to {Relative(receivedPath)}; run with LGUESTSIM_ACCEPT=1 to accept it"

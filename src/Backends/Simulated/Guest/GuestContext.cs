@@ -1,0 +1,116 @@
+using System.Diagnostics.CodeAnalysis;
+using LguestSim.Engine.Memory;
+using T = LguestSim.Backends.Simulated.Transcript.Transcript;
+
+namespace LguestSim.Backends.Simulated.Guest;
+
+/// <summary>
+/// The simulated guest kernel's shared state: its memory, its vcpu, its buffer heap, its
+/// interrupt table and the transcript it writes to.
+/// </summary>
+public sealed class GuestContext
+{
+    private readonly Dictionary<uint, IrqLine> _irqs = new();
+    private bool _inInterrupt;
+
+    /// <summary>Creates the guest over <paramref name="memory"/> of <paramref name="memorySize"/> bytes of RAM.</summary>
+    public GuestContext(GuestMemory memory, ulong memorySize, IGuestCpu cpu, T transcript)
+    {
+        Memory = memory;
+        MemorySize = memorySize;
+        Cpu = cpu;
+        Transcript = transcript;
+
+        // Buffers come from the upper middle of RAM, clear of a loaded kernel at 1 MiB and of
+        // the page tables and initrd at the top.
+        Heap = new GuestHeap(memorySize / 2, memorySize - (memorySize / 8));
+    }
+
+    /// <summary>Guest memory (reached only through the bounds-checked view).</summary>
+    public GuestMemory Memory { get; }
+
+    /// <summary>RAM size in bytes (e820).</summary>
+    public ulong MemorySize { get; }
+
+    /// <summary>The vcpu: hypercalls and interrupts.</summary>
+    public IGuestCpu Cpu { get; }
+
+    /// <summary>The transcript.</summary>
+    public T Transcript { get; }
+
+    /// <summary>The buffer allocator.</summary>
+    public GuestHeap Heap { get; }
+
+    /// <summary><c>LHCALL_NOTIFY</c>, then handle any interrupt raised meanwhile, as on return from a hypercall.</summary>
+    public void Notify(uint address)
+    {
+        Cpu.Notify(address);
+        DeliverInterrupts();
+    }
+
+    /// <summary>Registers <paramref name="queue"/>'s irq and the driver's callback (which may be null).</summary>
+    public void RegisterIrq(uint irq, GuestDriverQueue queue, Action? callback, string name)
+    {
+        _irqs[irq] = new IrqLine(queue, callback, name);
+    }
+
+    /// <summary>
+    /// Runs the handlers of pending interrupts (the ring's interrupt handler of spec §8.4:
+    /// nothing used → not mine; broken or NO_INTERRUPT → swallowed; else the callback).
+    /// </summary>
+    public void DeliverInterrupts()
+    {
+        if (_inInterrupt)
+        {
+            return;
+        }
+
+        _inInterrupt = true;
+        try
+        {
+            while (Cpu.TryTakeInterrupt(out uint irq))
+            {
+                if (!_irqs.TryGetValue(irq, out IrqLine? line))
+                {
+                    Transcript.Line($"guest: spurious irq {irq}");
+                    continue;
+                }
+
+                if (!line.Queue.HasUsed || line.Queue.IsBroken || line.Queue.CallbacksDisabled || line.Callback is null)
+                {
+                    continue;
+                }
+
+                line.Callback();
+            }
+        }
+        finally
+        {
+            _inInterrupt = false;
+        }
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="condition"/> holds: handle interrupts, test, halt, again.
+    /// A halted guest wakes on an interrupt or on the next break of its run.
+    /// </summary>
+    public void WaitUntil(Func<bool> condition)
+    {
+        while (true)
+        {
+            DeliverInterrupts();
+            if (condition())
+            {
+                return;
+            }
+
+            Cpu.Halt();
+        }
+    }
+
+    /// <summary>Kernel panic: <c>LHCALL_SHUTDOWN</c> with the panic text (the guest dies).</summary>
+    [DoesNotReturn]
+    public void Panic(string message) => throw new GuestShutdownException(message, reboot: false);
+
+    private sealed record IrqLine(GuestDriverQueue Queue, Action? Callback, string Name);
+}

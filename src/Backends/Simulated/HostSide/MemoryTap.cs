@@ -1,0 +1,103 @@
+using LguestSim.Engine.HostIo;
+using LguestSim.Engine.Memory;
+using LguestSim.Engine.Virtio;
+
+namespace LguestSim.Backends.Simulated.HostSide;
+
+/// <summary>
+/// An in-memory tap: frames the guest transmits wait in <see cref="TryTakeTransmitted"/>;
+/// frames the scenario injects with <see cref="Inject"/> are read by the net device.
+/// </summary>
+public sealed class MemoryTap : ITap
+{
+    private readonly object _gate = new();
+    private readonly Queue<byte[]> _toGuest = new();
+    private readonly Queue<byte[]> _fromGuest = new();
+    private readonly byte[] _mac;
+    private readonly QueueInputSource _source;
+
+    /// <summary>Creates the tap with hardware address <paramref name="mac"/>.</summary>
+    public MemoryTap(ReadOnlySpan<byte> mac)
+    {
+        _mac = mac.ToArray();
+        _source = new QueueInputSource("tap", () =>
+        {
+            lock (_gate)
+            {
+                return _toGuest.Count > 0;
+            }
+        });
+    }
+
+    /// <inheritdoc/>
+    public InputSource Input => _source;
+
+    /// <inheritdoc/>
+    public ReadOnlySpan<byte> HardwareAddress => _mac;
+
+    /// <summary>Queues a frame for the guest.</summary>
+    public void Inject(byte[] frame)
+    {
+        lock (_gate)
+        {
+            _toGuest.Enqueue(frame);
+        }
+
+        _source.Signal();
+    }
+
+    /// <summary>Takes the oldest frame the guest sent, if any.</summary>
+    public bool TryTakeTransmitted(out byte[] frame)
+    {
+        lock (_gate)
+        {
+            return _fromGuest.TryDequeue(out frame!);
+        }
+    }
+
+    /// <inheritdoc/>
+    public int Read(GuestMemory memory, ReadOnlySpan<GuestBuffer> buffers)
+    {
+        byte[] frame;
+        lock (_gate)
+        {
+            if (!_toGuest.TryDequeue(out frame!))
+            {
+                return -11; // EAGAIN
+            }
+        }
+
+        // Like a tap read: one frame, truncated to the buffers, returns the bytes stored.
+        int done = 0;
+        foreach (GuestBuffer b in buffers)
+        {
+            int n = Math.Min((int)b.Length, frame.Length - done);
+            memory.Write(b.Address, frame.AsSpan(done, n));
+            done += n;
+            if (done == frame.Length)
+            {
+                break;
+            }
+        }
+
+        return done;
+    }
+
+    /// <inheritdoc/>
+    public int Write(GuestMemory memory, ReadOnlySpan<GuestBuffer> buffers)
+    {
+        var bytes = new MemoryStream();
+        foreach (GuestBuffer b in buffers)
+        {
+            bytes.Write(memory.GetSpan(b.Address, b.Length));
+        }
+
+        byte[] frame = bytes.ToArray();
+        lock (_gate)
+        {
+            _fromGuest.Enqueue(frame);
+        }
+
+        return frame.Length;
+    }
+}

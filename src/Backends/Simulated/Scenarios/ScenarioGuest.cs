@@ -1,0 +1,448 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Text;
+using LguestSim.Backends.Simulated.Guest;
+using LguestSim.Backends.Simulated.HostSide;
+using LguestSim.Engine.Abi;
+using LguestSim.Engine.Memory;
+using T = LguestSim.Backends.Simulated.Transcript.Transcript;
+
+namespace LguestSim.Backends.Simulated.Scenarios;
+
+/// <summary>The host ends of the simulated devices, shared across reboots.</summary>
+/// <param name="Console">The console's keyboard and screen.</param>
+/// <param name="Taps">The in-memory taps, one per net device, in device order.</param>
+public sealed record SimulatedHost(MemoryConsolePort Console, IReadOnlyList<MemoryTap> Taps);
+
+/// <summary>
+/// The simulated guest kernel running a scenario: it boots (bus scan and driver probes) and
+/// then plays the scenario's steps on its own thread, one after the other, host actions
+/// included, so that everything happens in one deterministic order.
+/// </summary>
+public sealed class ScenarioGuest
+{
+    /// <summary>The default host-side MAC of frames the scenario injects.</summary>
+    public static readonly byte[] HostMac = [0x02, 0x00, 0x00, 0x00, 0x00, 0xfe];
+
+    private const ushort ScenarioEtherType = 0x88b5;
+    private readonly Scenario _scenario;
+    private readonly SimulatedHost _host;
+    private readonly T _transcript;
+    private readonly ulong _memorySize;
+    private readonly ulong _pageAddress;
+    private GuestContext _guest = null!;
+    private LguestBus? _bus;
+    private ConsoleDriver? _console;
+    private BlockDriver? _block;
+    private NetDriver? _net;
+
+    /// <summary>Prepares the guest to play <paramref name="scenario"/> from step <paramref name="firstStep"/>.</summary>
+    public ScenarioGuest(Scenario scenario, int firstStep, SimulatedHost host, T transcript, GuestMemory memory, ulong memorySize)
+    {
+        _scenario = scenario;
+        NextStep = firstStep;
+        _host = host;
+        _transcript = transcript;
+        Memory = memory;
+        _memorySize = memorySize;
+        _pageAddress = memorySize;
+    }
+
+    /// <summary>Guest memory.</summary>
+    public GuestMemory Memory { get; }
+
+    /// <summary>The next step to play (after a reboot, where the new guest carries on).</summary>
+    public int NextStep { get; private set; }
+
+    /// <summary>The guest program: run on the simulated vcpu's thread.</summary>
+    public void Run(IGuestCpu cpu)
+    {
+        _guest = new GuestContext(Memory, _memorySize, cpu, _transcript);
+        ReportBootParams();
+        while (NextStep < _scenario.Steps.Count)
+        {
+            ScenarioStep step = _scenario.Steps[NextStep++];
+            Execute(step);
+        }
+    }
+
+    private void ReportBootParams()
+    {
+        var bp = BootParams.Read(Memory.GetSpan(0, BootParams.Size));
+        ulong cmdline = bp.CmdLinePtr;
+        Span<byte> rest = cmdline != 0 ? Memory.GetSpan(cmdline, Math.Min(4096, _memorySize - cmdline)) : [];
+        int nul = rest.IndexOf((byte)0);
+        string cmd = T.Quote(nul < 0 ? rest : rest[..nul]);
+        _transcript.Line($"guest: e820 {bp.E820Entries} entry: {T.Hex(bp.E820Map0.Addr)}+{T.Hex(bp.E820Map0.Length)} type {bp.E820Map0.Type}; cmdline {cmd}; initrd {T.Hex(bp.RamdiskImage)}+{T.Hex(bp.RamdiskSize)}");
+        if (bp.E820Entries != 1 || bp.E820Map0.Length != _memorySize)
+        {
+            _guest.Panic("boot_params e820 map does not describe guest RAM");
+        }
+    }
+
+    private void Execute(ScenarioStep step)
+    {
+        switch (step.Verb)
+        {
+            case "boot":
+                EnsureBooted();
+                break;
+            case "early":
+                EarlyPrint(Bytes(step.Words[0]));
+                break;
+            case "kick-early":
+                KickEarly(step);
+                break;
+            case "console.write":
+                Console().Write(Bytes(step.Words[0]));
+                break;
+            case "console.expect":
+                Console().Expect(Bytes(step.Words[0]));
+                break;
+            case "block.read":
+            case "block.write":
+            case "block.scsi":
+                BlockRequest(step);
+                break;
+            case "idle":
+                // Halt once: wake on an interrupt or when the Launcher next services input.
+                _transcript.Line("guest: idle");
+                _guest.Cpu.Halt();
+                _guest.DeliverInterrupts();
+                break;
+            case "block.kick":
+                Block().KickAndWait();
+                break;
+            case "net.send":
+                Net().Send(Frame(step, Net().Mac, isHost: false));
+                break;
+            case "net.expect":
+                ExpectFrame(step, Net().Receive(), "guest");
+                break;
+            case "host.type":
+                _transcript.Line($"host: type {T.Quote(Bytes(step.Words[0]))}");
+                _host.Console.Type(Bytes(step.Words[0]));
+                break;
+            case "host.console.eof":
+                _transcript.Line("host: console input at end of file");
+                _host.Console.CloseInput();
+                break;
+            case "host.net.send":
+                byte[] frame = Frame(step, HostMac, isHost: true);
+                _transcript.Line($"host: tap send len={frame.Length} {NetDriver.Describe(frame)}");
+                Tap(step).Inject(frame);
+                break;
+            case "host.net.expect":
+                Check(step, Tap(step).TryTakeTransmitted(out byte[] sent), "no frame came out of the tap");
+                _transcript.Line($"host: tap got len={sent.Length} {NetDriver.Describe(sent)}");
+                ExpectFrame(step, sent, "host");
+                break;
+            case "reset":
+                ResetAndReprobe(step.Words[0]);
+                break;
+            case "ring.desc":
+            case "ring.publish":
+            case "ring.avail-idx":
+            case "ring.kick":
+                RingMischief(step);
+                break;
+            case "poweroff":
+                string message = step.Words.Count > 0 ? step.Words[0] : "Power down";
+                _transcript.Line($"guest: power off \"{message}\"");
+                throw new GuestShutdownException(message, reboot: false);
+            case "panic":
+                _transcript.Line($"guest: panic \"{step.Words[0]}\"");
+                throw new GuestShutdownException(step.Words[0], reboot: false);
+            case "reboot":
+                _transcript.Line("guest: reboot");
+                throw new GuestShutdownException("Restarting system", reboot: true);
+            default:
+                throw new InvalidOperationException($"verb {step.Verb} not implemented");
+        }
+    }
+
+    private void EnsureBooted()
+    {
+        if (_bus is not null)
+        {
+            return;
+        }
+
+        _transcript.Line($"guest: scanning device page at {T.Hex(_pageAddress)}");
+        _bus = new LguestBus(_guest, _pageAddress);
+        _bus.Scan();
+
+        // Built-in drivers register console, then block, then net (drivers/Makefile link order).
+        foreach (VirtioDeviceType type in new[] { VirtioDeviceType.Console, VirtioDeviceType.Block, VirtioDeviceType.Net })
+        {
+            foreach (BusDevice device in _bus.Devices.Where(d => d.Type == type))
+            {
+                Probe(device);
+            }
+        }
+    }
+
+    private void Probe(BusDevice device)
+    {
+        device.AddStatus(VirtioStatus.Driver);
+        bool ok = true;
+        switch (device.Type)
+        {
+            case VirtioDeviceType.Console:
+                _console = new ConsoleDriver(_guest, device);
+                _console.Probe();
+                break;
+            case VirtioDeviceType.Block:
+                _block = new BlockDriver(_guest, device);
+                _block.Probe();
+                break;
+            case VirtioDeviceType.Net:
+                _net = new NetDriver(_guest, device);
+                ok = _net.Probe();
+                break;
+        }
+
+        device.AddStatus(ok ? VirtioStatus.DriverOk : VirtioStatus.Failed);
+    }
+
+    private void ResetAndReprobe(string name)
+    {
+        EnsureBooted();
+        BusDevice device = _bus!.Devices.FirstOrDefault(d => d.Name == name) ?? Fail<BusDevice>($"no {name} device");
+        device.Reset();
+        device.AddStatus(VirtioStatus.Acknowledge);
+        Probe(device);
+    }
+
+    private void EarlyPrint(byte[] text)
+    {
+        // lguest's early console: at most 16 characters a notify, NUL-terminated, from a
+        // scratch buffer in guest RAM.
+        ulong scratch = _guest.Heap.Allocate(17);
+        for (int off = 0; off < text.Length; off += 16)
+        {
+            int n = Math.Min(16, text.Length - off);
+            Memory.Write(scratch, text.AsSpan(off, n));
+            Memory.WriteU8(scratch + (ulong)n, 0);
+            _guest.Notify((uint)scratch);
+        }
+
+        _guest.Heap.Free(scratch);
+    }
+
+    private void KickEarly(ScenarioStep step)
+    {
+        (_, LguestVqConfig config) = FindQueue(step.Words[0], (int)ScenarioParser.Number(step, "vq", 0), step);
+        _transcript.Line($"guest: kick {step.Words[0]} queue before acknowledging it (notify {T.Hex(config.Pfn * 4096UL)})");
+        _guest.Notify(config.Pfn * LguestLayout.PageSize);
+    }
+
+    private void BlockRequest(ScenarioStep step)
+    {
+        BlockDriver block = Block();
+        uint type = step.Verb switch
+        {
+            "block.write" => VirtioBlkOutHdr.TypeOut,
+            "block.scsi" => VirtioBlkOutHdr.TypeScsiCmd,
+            _ => VirtioBlkOutHdr.TypeIn,
+        };
+        if (step.Has("barrier"))
+        {
+            type |= VirtioBlkOutHdr.TypeBarrier;
+        }
+
+        int bytes = step.Verb == "block.scsi" ? 0 : checked((int)ScenarioParser.Number(step, "count", 1) * 512);
+        byte[] data = new byte[bytes];
+        if (step.Named.TryGetValue("data", out string? d) && DataPattern.TryParse(d, out DataPattern pattern))
+        {
+            data = pattern.Generate(bytes);
+        }
+
+        block.Submit(new BlockRequest
+        {
+            Type = type,
+            Sector = ScenarioParser.Number(step, "sector", 0),
+            Data = data,
+            Segments = (int)ScenarioParser.Number(step, "segments", 1),
+            Completed = r => CheckBlock(step, r),
+        });
+        if (!step.Has("nokick"))
+        {
+            block.KickAndWait();
+        }
+    }
+
+    private void CheckBlock(ScenarioStep step, BlockRequest r)
+    {
+        string want = step.Named.GetValueOrDefault("status", "OK");
+        Check(step, BlockDriver.StatusName(r.Status) == want, $"status {BlockDriver.StatusName(r.Status)}, expected {want}");
+        if (step.Named.ContainsKey("len"))
+        {
+            ulong len = ScenarioParser.Number(step, "len", 0);
+            Check(step, r.UsedLength == len, $"used length {r.UsedLength}, expected {len}");
+        }
+
+        if (step.Named.TryGetValue("expect", out string? e) && DataPattern.TryParse(e, out DataPattern pattern))
+        {
+            byte[] expected = pattern.Generate(r.ReadBack.Length);
+            Check(step, expected.AsSpan().SequenceEqual(r.ReadBack), $"data read back differs from {pattern}");
+            _transcript.Line($"guest: block read #{r.Sequence} verified {pattern}");
+        }
+    }
+
+    private byte[] Frame(ScenarioStep step, byte[] ownMac, bool isHost)
+    {
+        int len = (int)ScenarioParser.Number(step, "len", 60);
+        Check(step, len >= 14 && len <= 1514, $"frame length {len} outside 14..1514");
+        byte[] frame = new byte[len];
+        byte[] dst = isHost ? Net().Mac : [0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+        if (step.Named.TryGetValue("dst", out string? d))
+        {
+            ScenarioParser.TryParseMac(d, out dst);
+        }
+
+        byte[] src = ownMac;
+        if (step.Named.TryGetValue("src", out string? s))
+        {
+            ScenarioParser.TryParseMac(s, out src);
+        }
+
+        dst.CopyTo(frame, 0);
+        src.CopyTo(frame, 6);
+        ushort etherType = (ushort)ScenarioParser.Number(step, "type", ScenarioEtherType);
+        frame[12] = (byte)(etherType >> 8);
+        frame[13] = (byte)etherType;
+        DataPattern payload = new(false, 1);
+        if (step.Named.TryGetValue("data", out string? p))
+        {
+            DataPattern.TryParse(p, out payload);
+        }
+
+        payload.Generate(len - 14).CopyTo(frame, 14);
+        return frame;
+    }
+
+    private void ExpectFrame(ScenarioStep step, byte[] frame, string who)
+    {
+        if (step.Named.ContainsKey("len"))
+        {
+            ulong len = ScenarioParser.Number(step, "len", 0);
+            Check(step, (ulong)frame.Length == len, $"{who} frame length {frame.Length}, expected {len}");
+        }
+
+        if (step.Named.TryGetValue("data", out string? p) && DataPattern.TryParse(p, out DataPattern pattern))
+        {
+            Check(step, frame.Length >= 14 && pattern.Generate(frame.Length - 14).AsSpan().SequenceEqual(frame.AsSpan(14)), $"{who} frame payload differs from {pattern}");
+        }
+    }
+
+    private void RingMischief(ScenarioStep step)
+    {
+        string name = step.Words[0];
+        ScenarioParser.TryParseNumber(step.Words[1], out ulong vq);
+        (_, LguestVqConfig config) = FindQueue(name, (int)vq, step);
+        var layout = new Engine.Virtio.VringLayout(config.Num);
+        ulong ring = config.Pfn * (ulong)LguestLayout.PageSize;
+        ulong avail = ring + (ulong)layout.AvailOffset;
+        switch (step.Verb)
+        {
+            case "ring.desc":
+                ScenarioParser.TryParseNumber(step.Words[2], out ulong index);
+                Check(step, index < config.Num, $"descriptor {index} outside the table");
+                var desc = new VringDesc(
+                    ScenarioParser.Number(step, "addr", 0),
+                    (uint)ScenarioParser.Number(step, "len", 0),
+                    (ushort)ScenarioParser.Number(step, "flags", 0),
+                    (ushort)ScenarioParser.Number(step, "next", 0));
+                desc.Write(Memory.GetSpan(ring + (index * VringDesc.Size), VringDesc.Size));
+                _transcript.Line($"guest: raw {name} vq{vq} desc {index} addr={T.Hex(desc.Addr)} len={T.Hex(desc.Len)} flags={desc.Flags} next={desc.Next}");
+                break;
+            case "ring.publish":
+                ScenarioParser.TryParseNumber(step.Words[2], out ulong head);
+                ushort idx = Memory.ReadU16(avail + 2);
+                Memory.WriteU16(avail + 4 + (2UL * (ulong)(idx & (config.Num - 1))), (ushort)head);
+                Memory.WriteU16(avail + 2, (ushort)(idx + 1));
+                _transcript.Line($"guest: raw {name} vq{vq} publish head {head} (avail.idx {idx + 1})");
+                break;
+            case "ring.avail-idx":
+                ScenarioParser.TryParseNumber(step.Words[2], out ulong value);
+                Memory.WriteU16(avail + 2, (ushort)value);
+                _transcript.Line($"guest: raw {name} vq{vq} avail.idx = {(ushort)value}");
+                break;
+            case "ring.kick":
+                _transcript.Line($"guest: raw {name} vq{vq} kick");
+                _guest.Notify(config.Pfn * LguestLayout.PageSize);
+                break;
+        }
+    }
+
+    private (ulong Record, LguestVqConfig Config) FindQueue(string name, int index, ScenarioStep step)
+    {
+        // Read the page directly, as early code would, without registering anything.
+        int offset = 0;
+        while (offset < LguestLayout.PageSize)
+        {
+            var desc = LguestDeviceDesc.Read(Memory.GetSpan(_pageAddress + (ulong)offset, LguestDeviceDesc.Size));
+            if (desc.Type == 0)
+            {
+                break;
+            }
+
+            string kind = desc.Type switch { 1 => "net", 2 => "block", 3 => "console", _ => "?" };
+            if (kind == name)
+            {
+                Check(step, index < desc.NumVq, $"{name} has no queue {index}");
+                ulong at = _pageAddress + (ulong)offset + LguestDeviceDesc.Size + ((ulong)index * LguestVqConfig.Size);
+                return (_pageAddress + (ulong)offset, LguestVqConfig.Read(Memory.GetSpan(at, LguestVqConfig.Size)));
+            }
+
+            offset += desc.RecordSize;
+        }
+
+        return Fail<(ulong, LguestVqConfig)>($"no {name} device on the page");
+    }
+
+    private ConsoleDriver Console()
+    {
+        EnsureBooted();
+        return _console ?? Fail<ConsoleDriver>("no console driver");
+    }
+
+    private BlockDriver Block()
+    {
+        EnsureBooted();
+        return _block ?? Fail<BlockDriver>("no block device");
+    }
+
+    private NetDriver Net()
+    {
+        EnsureBooted();
+        return _net ?? Fail<NetDriver>("no net device");
+    }
+
+    private MemoryTap Tap(ScenarioStep step)
+    {
+        Check(step, _host.Taps.Count > 0, "no net device");
+        return _host.Taps[0];
+    }
+
+    private void Check(ScenarioStep step, [DoesNotReturnIf(false)] bool condition, string message)
+    {
+        if (!condition)
+        {
+            _transcript.Line($"check failed at {step.Where}: {message}");
+            throw new GuestShutdownException($"scenario check failed at {step.Where}: {message}", reboot: false);
+        }
+    }
+
+    [DoesNotReturn]
+    private TResult Fail<TResult>(string message)
+    {
+        ScenarioStep step = _scenario.Steps[NextStep - 1];
+        Check(step, false, message);
+        throw new InvalidOperationException("unreachable");
+    }
+
+    /// <summary>A scenario string as bytes: characters up to U+00FF map to one byte each, anything else is UTF-8.</summary>
+    public static byte[] Bytes(string text) =>
+        text.All(c => c <= '\u00ff') ? text.Select(c => (byte)c).ToArray() : Encoding.UTF8.GetBytes(text);
+}

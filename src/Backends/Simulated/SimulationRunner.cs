@@ -1,0 +1,227 @@
+using System.Globalization;
+using LguestSim.Backends.Simulated.HostSide;
+using LguestSim.Backends.Simulated.Scenarios;
+using LguestSim.Backends.Simulated.Transcript;
+using LguestSim.Engine;
+using LguestSim.Engine.Abi;
+using LguestSim.Engine.Devices;
+using LguestSim.Engine.Devices.Block;
+using LguestSim.Engine.Devices.Console;
+using LguestSim.Engine.Devices.Net;
+using LguestSim.Engine.HostIo;
+using LguestSim.Engine.Launch;
+using LguestSim.Engine.Memory;
+using LguestSim.Engine.Virtio;
+using T = LguestSim.Backends.Simulated.Transcript.Transcript;
+
+namespace LguestSim.Backends.Simulated;
+
+/// <summary>How to run a simulation.</summary>
+public sealed class SimulationOptions
+{
+    /// <summary>Opens a block device's backing file (the real host implementation in normal use).</summary>
+    public required Func<string, IBlockStore> OpenBlock { get; init; }
+
+    /// <summary>Use this file for the (first) block device instead of a temporary one.</summary>
+    public string? BlockFile { get; init; }
+
+    /// <summary>Echo transcript lines here as they happen (--verbose).</summary>
+    public TextWriter? Echo { get; init; }
+
+    /// <summary>How long a halted guest may wait with nothing to wake it.</summary>
+    public TimeSpan HaltTimeout { get; init; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>What a simulation produced.</summary>
+/// <param name="Transcript">The canonical transcript.</param>
+/// <param name="Exit">How the (last) Launcher run ended.</param>
+/// <param name="ExitStatus">0 for a clean power-off, else the Launcher's status.</param>
+/// <param name="Summary">A few lines for people: devices, traffic, outcome.</param>
+public sealed record SimulationResult(string Transcript, LauncherExit Exit, int ExitStatus, string Summary);
+
+/// <summary>
+/// Sets up the scenario's machine — guest memory, device page, devices over simulated host
+/// ends and a real block file — and runs the real Launcher against the simulated guest,
+/// restarting in-process when the guest reboots.
+/// </summary>
+public static class SimulationRunner
+{
+    /// <summary>Runs <paramref name="scenario"/>.</summary>
+    /// <exception cref="LauncherException">The machine cannot be set up (e.g. too many devices).</exception>
+    /// <exception cref="IOException">A block file cannot be created or opened.</exception>
+    public static SimulationResult Run(Scenario scenario, SimulationOptions options)
+    {
+        var transcript = new T(options.Echo);
+        var temporaryFiles = new List<string>();
+        var stores = new List<IBlockStore>();
+        try
+        {
+            ulong mem = scenario.MemoryMiB * 1024 * 1024;
+            var console = new MemoryConsolePort(transcript);
+            var taps = scenario.Devices.Where(d => d.Kind == DeviceKind.Net).Select(d => new MemoryTap(d.Mac!)).ToList();
+            var host = new SimulatedHost(console, taps);
+            int blockIndex = 0;
+            foreach (DeviceSpec spec in scenario.Devices.Where(d => d.Kind == DeviceKind.Block))
+            {
+                string path = blockIndex == 0 && options.BlockFile is not null ? options.BlockFile : spec.File ?? CreateTemporaryDisk(spec, temporaryFiles);
+                stores.Add(options.OpenBlock(path));
+                blockIndex++;
+            }
+
+            transcript.Line($"scenario {scenario.Name}");
+            transcript.Line($"setup: memory {scenario.MemoryMiB} MiB; devices {string.Join(' ', scenario.Devices.Select(d => d.Kind.ToString().ToLowerInvariant()))}");
+            int step = 0;
+            int boot = 0;
+            while (true)
+            {
+                (LauncherExit exit, int next, IReadOnlyList<VirtioDevice> devices) = RunOnce(scenario, step, boot++, mem, host, stores, transcript, options);
+                if (exit.Kind == LauncherExitKind.Restart)
+                {
+                    transcript.Line("launcher: guest asked to reboot; restarting in-process (a real Launcher re-executes itself)");
+                    step = next;
+                    continue;
+                }
+
+                int status = exit.Kind == LauncherExitKind.GuestDied && exit.Message == "CRASH: Power down" ? 0 : exit.ExitStatus;
+                transcript.Line(exit.Kind switch
+                {
+                    LauncherExitKind.GuestDied => $"end: guest died: {exit.Message}",
+                    LauncherExitKind.GuestFault => $"end: guest fault {exit.Fault}: {exit.Message}",
+                    LauncherExitKind.Requested => $"end: exit requested: {exit.Message}",
+                    _ => $"end: {exit.Message}",
+                });
+                transcript.Line($"exit status {status.ToString(CultureInfo.InvariantCulture)}");
+                return new SimulationResult(transcript.ToString(), exit, status, Summarize(devices, console, exit, status));
+            }
+        }
+        finally
+        {
+            foreach (IBlockStore s in stores)
+            {
+                (s as IDisposable)?.Dispose();
+            }
+
+            foreach (string f in temporaryFiles)
+            {
+                File.Delete(f);
+            }
+        }
+    }
+
+    private static (LauncherExit Exit, int NextStep, IReadOnlyList<VirtioDevice> Devices) RunOnce(
+        Scenario scenario, int firstStep, int boot, ulong mem, SimulatedHost host, List<IBlockStore> stores, T transcript, SimulationOptions options)
+    {
+        var memory = new ManagedGuestMemory(DevicePage.CapacityFor(mem), mem);
+        var page = new DevicePage(memory);
+        var devices = new List<VirtioDevice>();
+        int net = 0;
+        int block = 0;
+        foreach (DeviceSpec spec in scenario.Devices)
+        {
+            devices.Add(spec.Kind switch
+            {
+                DeviceKind.Net => NetDevice.Create(page, host.Taps[net++]),
+                DeviceKind.Block => BlockDevice.Create(page, stores[block++]),
+                _ => ConsoleDevice.Create(page, host.Console),
+            });
+        }
+
+        WriteBootParams(memory, mem);
+        if (boot == 0)
+        {
+            transcript.Line($"device page at {T.Hex(page.Address)}, guest_limit {T.Hex(page.GuestLimit)}:");
+            transcript.Block(HexDump.Format(page.Snapshot(), page.Address));
+        }
+
+        var guest = new Scenarios.ScenarioGuest(scenario, firstStep, host, transcript, memory, mem);
+        using var channel = new SimulatedChannel(guest.Run) { HaltTimeout = options.HaltTimeout };
+        channel.Initialize((uint)(page.GuestLimit / LguestLayout.PageSize), 0, 0);
+        using var waker = new Waker(channel);
+        var launcher = new Launcher(channel, page, devices, waker, new TranscriptObserver(transcript, page, devices));
+        LauncherExit exit = launcher.Run();
+        return (exit, guest.NextStep, devices);
+    }
+
+    /// <summary>The boot_params a Launcher writes without a kernel: e820 and an empty command line (spec §7.6).</summary>
+    private static void WriteBootParams(GuestMemory memory, ulong mem)
+    {
+        new BootParams(1, new E820Entry(0, mem, E820Entry.TypeRam), BootParams.ProtocolVersion, 0, BootParams.KeepSegments, 0, 0, BootParams.CommandLineAddress, BootParams.SubarchLguest)
+            .Write(memory.GetSpan(0, BootParams.Size));
+        memory.WriteU8(BootParams.CommandLineAddress, 0);
+    }
+
+    private static string CreateTemporaryDisk(DeviceSpec spec, List<string> temporaryFiles)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"lguestsim-{Guid.NewGuid():N}.img");
+        temporaryFiles.Add(path);
+        using var f = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
+        byte[] chunk = (spec.Fill ?? new DataPattern(true, 0)).Generate((int)Math.Min(spec.SizeBytes, 1 << 20));
+        for (long written = 0; written < spec.SizeBytes; written += chunk.Length)
+        {
+            f.Write(chunk, 0, (int)Math.Min(chunk.Length, spec.SizeBytes - written));
+        }
+
+        return path;
+    }
+
+    private static string Summarize(IReadOnlyList<VirtioDevice> devices, MemoryConsolePort console, LauncherExit exit, int status)
+    {
+        var lines = new List<string>
+        {
+            "devices: " + string.Join(", ", devices.Select(d => $"{d.Name} {Guest.BusDevice.StatusName(d.Record.Status)}")),
+            $"console output: {console.Output.Length} bytes",
+            $"outcome: {exit.Kind} ({exit.Message}), exit status {status}",
+        };
+        return string.Join('\n', lines) + "\n";
+    }
+
+    private sealed class TranscriptObserver(T transcript, DevicePage page, IReadOnlyList<VirtioDevice> devices) : ILauncherObserver
+    {
+        public void OnNotify(uint address) => transcript.Line($"launcher: notify {T.Hex(address)} ({Describe(address)})");
+
+        public void OnReset(VirtioDevice device)
+        {
+        }
+
+        public void OnInterrupt(VirtioDevice device, Virtqueue queue) =>
+            transcript.Line($"launcher: irq {queue.Config.Irq} ({device.Name} vq{IndexOf(device, queue)})");
+
+        public void OnEarlyOutput(ReadOnlySpan<byte> text) => transcript.Line($"early> {T.Quote(text)}");
+
+        public void OnWarning(string message) => transcript.Line($"launcher: warning: {message}");
+
+        private static int IndexOf(VirtioDevice device, Virtqueue queue)
+        {
+            for (int i = 0; i < device.Record.Queues.Count; i++)
+            {
+                if (device.Record.Queues[i] == queue)
+                {
+                    return i;
+                }
+            }
+
+            return -1;
+        }
+
+        private string Describe(uint address)
+        {
+            foreach (VirtioDevice d in devices)
+            {
+                if (d.Record.DescriptorAddress == address)
+                {
+                    return $"reset {d.Name}";
+                }
+
+                for (int i = 0; i < d.Record.Queues.Count; i++)
+                {
+                    if (d.Record.Queues[i].Config.Pfn == address / LguestLayout.PageSize)
+                    {
+                        return $"{d.Name} vq{i}";
+                    }
+                }
+            }
+
+            return address < page.GuestLimit ? "early console" : "unmatched";
+        }
+    }
+}
