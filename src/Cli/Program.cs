@@ -9,8 +9,8 @@ namespace LguestSim.Cli;
 /// </summary>
 internal static class Program
 {
-    /// <summary>Exit code for a command line that does not parse or validate.</summary>
-    private const int ExitUsage = 2;
+    /// <summary>Exit code for a command line that does not parse or validate (as lguest's usage error; 2 is the three-Ctrl-C exit).</summary>
+    private const int ExitUsage = 1;
 
     /// <summary>Exit code for a run that failed (guest fault, Launcher or host error).</summary>
     private const int ExitFailure = 1;
@@ -18,6 +18,7 @@ internal static class Program
     private static int Main(string[] args)
     {
         RootCommand root = new("LguestSim: the 2.6.25 lguest Launcher as a test harness and simulator.");
+        root.Subcommands.Add(SimCommand.Create());
         root.Subcommands.Add(BenchCommands.Create());
 
         ParseResult parsed = root.Parse(args);

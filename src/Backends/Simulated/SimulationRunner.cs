@@ -91,7 +91,8 @@ public static class SimulationRunner
                     _ => $"end: {exit.Message}",
                 });
                 transcript.Line($"exit status {status.ToString(CultureInfo.InvariantCulture)}");
-                return new SimulationResult(transcript.ToString(), exit, status, Summarize(devices, console, exit, status));
+                string text = transcript.ToString();
+                return new SimulationResult(text, exit, status, Summarize(text, devices, console, exit, status));
             }
         }
         finally
@@ -164,15 +165,26 @@ public static class SimulationRunner
         return path;
     }
 
-    private static string Summarize(IReadOnlyList<VirtioDevice> devices, MemoryConsolePort console, LauncherExit exit, int status)
+    private static string Summarize(string transcript, IReadOnlyList<VirtioDevice> devices, MemoryConsolePort console, LauncherExit exit, int status)
     {
-        var lines = new List<string>
+        string[] lines = transcript.Split('\n');
+        int Count(string prefix) => lines.Count(l => l.StartsWith(prefix, StringComparison.Ordinal));
+        string outcome = exit.Kind switch
+        {
+            LauncherExitKind.GuestDied when status == 0 => "the guest powered off cleanly",
+            LauncherExitKind.GuestDied => $"the guest died ({exit.Message})",
+            LauncherExitKind.GuestFault => $"guest fault {exit.Fault}",
+            _ => exit.Message,
+        };
+        var summary = new List<string>
         {
             "devices: " + string.Join(", ", devices.Select(d => $"{d.Name} {Guest.BusDevice.StatusName(d.Record.Status)}")),
-            $"console output: {console.Output.Length} bytes",
-            $"outcome: {exit.Kind} ({exit.Message}), exit status {status}",
+            $"console: {console.Output.Length} bytes of output",
+            $"block: {lines.Count(l => l.StartsWith("guest: block ", StringComparison.Ordinal) && l.Contains(" done head=", StringComparison.Ordinal))} requests completed, {lines.Count(l => l.StartsWith("guest: block read #", StringComparison.Ordinal) && l.Contains(" verified ", StringComparison.Ordinal))} reads verified",
+            $"net: {Count("guest: net tx len=")} frames sent, {lines.Count(l => l.StartsWith("guest: net rx head=", StringComparison.Ordinal) && !l.EndsWith("(short)", StringComparison.Ordinal))} received",
+            $"outcome: {outcome}; exit status {status}",
         };
-        return string.Join('\n', lines) + "\n";
+        return string.Join('\n', summary) + "\n";
     }
 
     private sealed class TranscriptObserver(T transcript, DevicePage page, IReadOnlyList<VirtioDevice> devices) : ILauncherObserver

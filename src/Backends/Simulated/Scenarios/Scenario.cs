@@ -67,9 +67,9 @@ public sealed class ScenarioStep
 /// <summary>A malformed scenario: reported as one line, <c>file:line: message</c>.</summary>
 public sealed class ScenarioException : Exception
 {
-    /// <summary>Creates the error for <paramref name="file"/>:<paramref name="line"/>.</summary>
+    /// <summary>Creates the error for <paramref name="file"/>:<paramref name="line"/> (line 0: the file as a whole).</summary>
     public ScenarioException(string file, int line, string message)
-        : base($"{file}:{line.ToString(CultureInfo.InvariantCulture)}: {message}")
+        : base(line > 0 ? $"{file}:{line.ToString(CultureInfo.InvariantCulture)}: {message}" : $"{file}: {message}")
     {
     }
 }
