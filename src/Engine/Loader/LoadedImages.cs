@@ -1,3 +1,5 @@
+using LguestSim.Engine.Abi;
+
 namespace LguestSim.Engine.Loader;
 
 /// <summary>How the kernel file was recognised.</summary>
@@ -62,7 +64,7 @@ public sealed record BootSetup(
     LoadedKernel Kernel,
     LoadedInitrd? Initrd,
     IdentityPageTables PageTables,
-    Abi.BootParams BootParams,
+    BootParams BootParams,
     string CommandLine,
     IReadOnlyList<GuestRegion> Regions)
 {
