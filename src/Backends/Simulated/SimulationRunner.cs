@@ -28,6 +28,9 @@ public sealed class SimulationOptions
     /// <summary>Echo transcript lines here as they happen (--verbose).</summary>
     public TextWriter? Echo { get; init; }
 
+    /// <summary>Creates the Waker for a run; default: the managed one of the engine.</summary>
+    public Func<Engine.Channel.ILguestChannel, IWaker>? CreateWaker { get; init; }
+
     /// <summary>How long a halted guest may wait with nothing to wake it.</summary>
     public TimeSpan HaltTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }
@@ -137,7 +140,7 @@ public static class SimulationRunner
         var guest = new Scenarios.ScenarioGuest(scenario, firstStep, host, transcript, memory, mem);
         using var channel = new SimulatedChannel(guest.Run) { HaltTimeout = options.HaltTimeout };
         channel.Initialize((uint)(page.GuestLimit / LguestLayout.PageSize), 0, 0);
-        using var waker = new Waker(channel);
+        using IWaker waker = options.CreateWaker?.Invoke(channel) ?? new Waker(channel);
         var launcher = new Launcher(channel, page, devices, waker, new TranscriptObserver(transcript, page, devices));
         LauncherExit exit = launcher.Run();
         return (exit, guest.NextStep, devices);

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace LguestSim.Engine.HostIo;
 
 /// <summary>
@@ -22,6 +24,12 @@ public abstract class InputSource
 
     /// <summary>Whether a read would not block now.</summary>
     public abstract bool IsReady { get; }
+
+    /// <summary>
+    /// An OS handle a poll-based Waker can wait on for readability (stdin, a tap), or null
+    /// for a source that only signals through <see cref="Subscribe"/>.
+    /// </summary>
+    public virtual SafeHandle? PollHandle => null;
 
     /// <summary>Registers <paramref name="callback"/> to run (on any thread) whenever the source may have become ready.</summary>
     public void Subscribe(Action callback)

@@ -3,8 +3,8 @@ using LguestSim.Engine.HostIo;
 
 namespace LguestSim.Engine.Launch;
 
-/// <summary>The Launcher's handle on the Waker: which inputs to watch.</summary>
-public interface IWaker
+/// <summary>The Launcher's handle on the Waker: which inputs to watch. Disposing it stops the Waker.</summary>
+public interface IWaker : IDisposable
 {
     /// <summary>Watch <paramref name="source"/> (again).</summary>
     void Add(InputSource source);
@@ -14,7 +14,9 @@ public interface IWaker
 }
 
 /// <summary>
-/// The Waker of spec §6.2 as a thread: it sleeps until a watched input is ready, then
+/// The Waker of spec §6.2 as a thread, for sources that signal through
+/// <see cref="InputSource.Subscribe"/> (simulation). Real file descriptors need the
+/// poll-based Waker of LguestSim.Host. The Waker of spec §6.2 as a thread: it sleeps until a watched input is ready, then
 /// breaks the guest out of its run (<c>LHREQ_BREAK 1</c>) so that the run loop services it.
 /// </summary>
 /// <remarks>
@@ -30,7 +32,7 @@ public interface IWaker
 /// break is outstanding.
 /// </para>
 /// </remarks>
-public sealed class Waker : IWaker, IDisposable
+public sealed class Waker : IWaker
 {
     private readonly ILguestChannel _channel;
     private readonly Queue<(InputSource Source, bool Add)> _control = new();

@@ -1,6 +1,7 @@
 using LguestSim.Backends.Simulated;
 using LguestSim.Backends.Simulated.Scenarios;
 using LguestSim.Host.Block;
+using LguestSim.Host.Waking;
 using LguestSim.Tests.Golden.Infrastructure;
 using Xunit;
 
@@ -23,10 +24,15 @@ public sealed class ScenarioGoldenTests
     private static string ScenarioDir => Path.Combine(GoldenFile.RepoRoot, "fixtures", "scenarios");
 
     /// <summary>Runs a scenario file the way `lguestsim sim --scenario` does and returns the transcript.</summary>
-    public static SimulationResult RunScenario(string name)
+    public static SimulationResult RunScenario(string name, bool pollWaker = false)
     {
         Scenario scenario = ScenarioParser.ParseFile(Path.Combine(ScenarioDir, name + ".scenario"), $"fixtures/scenarios/{name}.scenario");
-        return SimulationRunner.Run(scenario, new SimulationOptions { OpenBlock = FileBlockStore.Open, HaltTimeout = TimeSpan.FromSeconds(20) });
+        return SimulationRunner.Run(scenario, new SimulationOptions
+        {
+            OpenBlock = FileBlockStore.Open,
+            HaltTimeout = TimeSpan.FromSeconds(20),
+            CreateWaker = pollWaker ? channel => new PollWaker(channel) : null,
+        });
     }
 
     [Theory]
@@ -35,5 +41,13 @@ public sealed class ScenarioGoldenTests
     {
         SimulationResult result = RunScenario(name);
         GoldenFile.Verify($"scenarios/{name}.transcript", result.Transcript);
+    }
+
+    /// <summary>The poll(2)-based Waker of real runs gives the guest exactly the same run.</summary>
+    [Theory]
+    [MemberData(nameof(ScenarioNames))]
+    public void Scenario_WithPollWaker_GivesTheSameTranscript(string name)
+    {
+        Assert.Equal(RunScenario(name).Transcript, RunScenario(name, pollWaker: true).Transcript);
     }
 }
