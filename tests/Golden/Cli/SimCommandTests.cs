@@ -1,4 +1,5 @@
 using LguestSim.Tests.Golden.Infrastructure;
+using LguestSim.Tests.Shared;
 using Xunit;
 
 namespace LguestSim.Tests.Golden.Cli;

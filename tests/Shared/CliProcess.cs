@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace LguestSim.Tests.Golden.Cli;
+namespace LguestSim.Tests.Shared;
 
 /// <summary>Runs the real `lguestsim` program (the Cli project's build output) as a child process.</summary>
 public static class CliProcess
