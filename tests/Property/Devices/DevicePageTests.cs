@@ -1,0 +1,269 @@
+using System.Buffers.Binary;
+using FsCheck.Xunit;
+using LguestSim.Engine;
+using LguestSim.Engine.Abi;
+using LguestSim.Engine.Devices;
+using LguestSim.Engine.Memory;
+using LguestSim.Tests.Property.Generators;
+using LguestSim.Tests.Property.Infrastructure;
+using Xunit;
+
+namespace LguestSim.Tests.Property.Devices;
+
+/// <summary>Device page construction (spec §1.2, §3.2, §3.3, §3.5–§3.7).</summary>
+public class DevicePageTests
+{
+    private const ulong Mem = 64 * 1024;
+    private const ulong Page = 4096;
+
+    private static DevicePage NewPage(ulong mem = Mem) => new(new ManagedGuestMemory(DevicePage.CapacityFor(mem), mem));
+
+    [Fact]
+    public void DevicePage_Created_IsFirstPageAboveRam()
+    {
+        DevicePage page = NewPage();
+        Assert.Equal(Mem, page.Address);
+        Assert.Equal(Mem / Page, page.Address / Page);
+        Assert.Equal(Mem + Page, page.GuestLimit);
+        Assert.Equal(Mem + (256 * Page), page.GuestMax);
+        Assert.Empty(page.Devices);
+        Assert.All(page.Snapshot(), b => Assert.Equal(0, b));
+    }
+
+    [Theory]
+    [InlineData(0UL)]
+    [InlineData(4097UL)]
+    public void DevicePage_MemNotAPositivePageMultiple_Throws(ulong mem) =>
+        Assert.Throws<ArgumentException>(() => new DevicePage(new ManagedGuestMemory(DevicePage.CapacityFor(mem) + Page, mem)));
+
+    [Fact]
+    public void DevicePage_MemoryWithoutRoomForDevicePages_Throws() =>
+        Assert.Throws<ArgumentException>(() => new DevicePage(new ManagedGuestMemory(DevicePage.CapacityFor(Mem) - 1, Mem)));
+
+    /// <summary>The worked example of spec §3.6, byte for byte: <c>--tunnet --block 64</c>.</summary>
+    [Fact]
+    public void StandardDevices_At64MiB_MatchSpecWorkedExample()
+    {
+        StandardDevices d = StandardDevices.Build(64UL << 20);
+        string expected =
+            "0102010600" + "8000010001400000" + "8000020003400000" + "20" + "00" + "525400123456"
+            + "0201011000" + "8000030005400000" + "05" + "00" + "3412000000000000" + "00000000" + "7E000000"
+            + "0302000000" + "8000040007400000" + "8000050009400000"
+            + "00";
+
+        byte[] page = d.Page.Snapshot();
+        Assert.Equal(0x4000000UL, d.Page.Address);
+        Assert.Equal(expected, Convert.ToHexString(page, 0, 82));
+        Assert.All(page[82..], b => Assert.Equal(0, b));
+        Assert.Equal(0x400B000UL, d.Page.GuestLimit);
+    }
+
+    [Fact]
+    public void StandardDevices_Records_AreBackToBackWithSizes29_31_21()
+    {
+        StandardDevices d = StandardDevices.Build(Mem);
+        Assert.Equal([0, 29, 60], d.All.Select(r => r.Offset));
+        Assert.Equal([Mem, Mem + 29, Mem + 60], d.All.Select(r => r.DescriptorAddress));
+        Assert.Equal([0 + 5 + 16 + 2, 29 + 5 + 8 + 2, 60 + 5 + 16], d.All.Select(r => r.ConfigOffset));
+        Assert.Equal([VirtioDeviceType.Net, VirtioDeviceType.Block, VirtioDeviceType.Console], d.All.Select(r => r.Type));
+        Assert.Equal(0, d.Page.Snapshot()[81]);
+    }
+
+    [Fact]
+    public void StandardDevices_IrqsAndRings_FollowQueueCreationOrder()
+    {
+        StandardDevices d = StandardDevices.Build(Mem);
+        var queues = d.All.SelectMany(r => r.Queues).ToList();
+        Assert.Equal(5, queues.Count);
+        for (int i = 0; i < queues.Count; i++)
+        {
+            Assert.Equal(128, queues[i].Config.Num);
+            Assert.Equal(i + 1, queues[i].Config.Irq);
+            Assert.Equal((uint)((Mem / Page) + 1 + (2 * (ulong)i)), queues[i].Config.Pfn);
+            Assert.Equal(Mem + Page + (2 * Page * (ulong)i), queues[i].RingAddress);
+        }
+
+        Assert.Equal(Mem + (11 * Page), d.Page.GuestLimit);
+        Assert.Equal(d.Page.GuestLimit, d.Memory.Limit);
+    }
+
+    /// <summary>Any mix of devices: records back to back, headers and vqconfigs exactly as spec §3.1–§3.3 say.</summary>
+    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 150)]
+    public void Page_AnyDeviceMix_IsLaidOutBackToBack(DeviceMix mix)
+    {
+        DevicePage page = NewPage();
+        var records = new List<DeviceRecord>();
+        foreach (DeviceSpec spec in mix.Devices)
+        {
+            DeviceRecord r = page.AddDevice((VirtioDeviceType)spec.Type, "dev");
+            for (int q = 0; q < spec.Queues; q++)
+            {
+                r.AddVirtqueue();
+            }
+
+            foreach (int bit in spec.FeatureBits)
+            {
+                r.AddFeature(bit);
+            }
+
+            r.SetConfig(spec.Config);
+            records.Add(r);
+        }
+
+        byte[] bytes = page.Snapshot();
+        int offset = 0;
+        int queueIndex = 0;
+        for (int k = 0; k < records.Count; k++)
+        {
+            DeviceSpec spec = mix.Devices[k];
+            DeviceRecord r = records[k];
+            int featureLen = spec.FeatureBits.Length == 0 ? 0 : (spec.FeatureBits.Max() / 8) + 1;
+            Assert.Equal(offset, r.Offset);
+            Assert.Same(r, page.FindByDescriptorAddress(Mem + (ulong)offset));
+            Assert.Equal(Convert.ToHexString([spec.Type, (byte)spec.Queues, (byte)featureLen, (byte)spec.Config.Length, 0]), Convert.ToHexString(bytes, offset, 5));
+            for (int q = 0; q < spec.Queues; q++, queueIndex++)
+            {
+                var vq = LguestVqConfig.Read(bytes.AsSpan(offset + 5 + (8 * q)));
+                Assert.Equal(new LguestVqConfig(128, (ushort)(queueIndex + 1), (uint)((Mem / Page) + 1 + (2 * (ulong)queueIndex))), vq);
+                Assert.Equal(vq, r.Queues[q].Config);
+            }
+
+            int hostHalf = offset + 5 + (8 * spec.Queues);
+            for (int i = 0; i < featureLen; i++)
+            {
+                int expectedByte = spec.FeatureBits.Where(b => b / 8 == i).Aggregate(0, (acc, b) => acc | (1 << (b % 8)));
+                Assert.Equal(expectedByte, bytes[hostHalf + i]);
+                Assert.Equal(0, bytes[hostHalf + featureLen + i]);
+            }
+
+            Assert.Equal(hostHalf + (2 * featureLen), r.ConfigOffset);
+            Assert.Equal(Convert.ToHexString(spec.Config), Convert.ToHexString(bytes, r.ConfigOffset, spec.Config.Length));
+            offset = r.ConfigOffset + spec.Config.Length;
+        }
+
+        Assert.Equal(0, bytes[offset]);
+        Assert.Equal(Mem + Page + (2 * Page * (ulong)queueIndex), page.GuestLimit);
+        Assert.Null(page.FindByDescriptorAddress(Mem + (ulong)offset));
+        Assert.Null(page.FindByDescriptorAddress(0));
+    }
+
+    /// <summary>16 records of 255 bytes end at 4080; returns the page with one more device ending at <paramref name="end"/>.</summary>
+    private static DevicePage PageFilledTo(int end)
+    {
+        DevicePage page = NewPage();
+        for (int i = 0; i < 16; i++)
+        {
+            page.AddDevice(VirtioDeviceType.Console, "filler").SetConfig(new byte[250]);
+        }
+
+        page.AddDevice(VirtioDeviceType.Console, "last").SetConfig(new byte[end - 4080 - 5]);
+        return page;
+    }
+
+    [Fact]
+    public void AddDevice_HeaderEndsExactlyAtPageEnd_Fits()
+    {
+        DevicePage page = PageFilledTo(4091);
+        DeviceRecord r = page.AddDevice(VirtioDeviceType.Net, "edge");
+        Assert.Equal(4091, r.Offset);
+        Assert.Throws<LauncherException>(() => page.AddDevice(VirtioDeviceType.Net, "over"));
+        Assert.Equal(18, page.Devices.Count);
+    }
+
+    [Fact]
+    public void AddDevice_HeaderWouldCrossPageEnd_TooManyDevices()
+    {
+        DevicePage page = PageFilledTo(4092);
+        Assert.Throws<LauncherException>(() => page.AddDevice(VirtioDeviceType.Net, "over"));
+        Assert.Equal(17, page.Devices.Count);
+    }
+
+    [Fact]
+    public void SetConfig_WouldCrossPageEnd_TooManyDevices()
+    {
+        DevicePage page = PageFilledTo(4085);
+        DeviceRecord r = page.AddDevice(VirtioDeviceType.Net, "edge");
+        Assert.Throws<LauncherException>(() => r.SetConfig(new byte[7]));
+        r.SetConfig(new byte[6]);
+        Assert.Equal(6, r.ConfigLength);
+    }
+
+    [Fact]
+    public void AddVirtqueue_VqconfigWouldCrossPageEnd_FailsWithoutTakingPages()
+    {
+        DevicePage page = PageFilledTo(4091);
+        DeviceRecord r = page.AddDevice(VirtioDeviceType.Net, "edge");
+        ulong limit = page.GuestLimit;
+        Assert.Throws<LauncherException>(() => r.AddVirtqueue());
+        Assert.Equal(limit, page.GuestLimit);
+        Assert.Empty(r.Queues);
+    }
+
+    [Fact]
+    public void AddVirtqueue_AfterFeature_Throws()
+    {
+        DeviceRecord r = NewPage().AddDevice(VirtioDeviceType.Net, "net");
+        r.AddFeature(5);
+        Assert.Throws<InvalidOperationException>(() => r.AddVirtqueue());
+    }
+
+    [Fact]
+    public void AddVirtqueue_AfterConfig_Throws()
+    {
+        DeviceRecord r = NewPage().AddDevice(VirtioDeviceType.Block, "block");
+        r.SetConfig(new byte[16]);
+        Assert.Throws<InvalidOperationException>(() => r.AddVirtqueue());
+    }
+
+    [Fact]
+    public void AddFeature_GrowingBitmapAfterConfig_Throws()
+    {
+        DeviceRecord r = NewPage().AddDevice(VirtioDeviceType.Block, "block");
+        r.AddFeature(0);
+        r.SetConfig(new byte[16]);
+        Assert.Throws<InvalidOperationException>(() => r.AddFeature(8));
+        Assert.Equal(1, r.FeatureLength);
+    }
+
+    [Fact]
+    public void AddFeature_WithinBitmapAfterConfig_IsAllowed()
+    {
+        DevicePage page = NewPage();
+        DeviceRecord r = page.AddDevice(VirtioDeviceType.Block, "block");
+        r.AddFeature(0);
+        r.SetConfig([1, 2, 3]);
+        r.AddFeature(2);
+        Assert.True(r.IsOffered(2));
+        Assert.Equal("0200010300" + "05" + "00" + "010203", Convert.ToHexString(page.Snapshot(), 0, 10));
+    }
+
+    [Fact]
+    public void AddVirtqueue_127QueuesFillVringSpace_128thIsNotEnoughMemory()
+    {
+        DevicePage page = NewPage();
+        DeviceRecord r = page.AddDevice(VirtioDeviceType.Console, "many");
+        for (int i = 0; i < 127; i++)
+        {
+            r.AddVirtqueue();
+        }
+
+        Assert.Equal(Mem + (255 * Page), page.GuestLimit);
+        Assert.Equal(127, r.Queues[^1].Config.Irq);
+        Assert.Throws<LauncherException>(() => r.AddVirtqueue());
+        Assert.Equal(127, r.Queues.Count);
+        Assert.Equal(Mem + (255 * Page), page.GuestLimit);
+        Assert.Equal(127, page.Snapshot()[1]);
+    }
+
+    [Fact]
+    public void AllocatePages_PastGuestMax_ThrowsAndKeepsLimit()
+    {
+        DevicePage page = NewPage();
+        Assert.Equal(Mem + Page, page.AllocatePages(254));
+        Assert.Throws<LauncherException>(() => page.AllocatePages(2));
+        Assert.Equal(Mem + (255 * Page), page.GuestLimit);
+        Assert.Equal(Mem + (255 * Page), page.AllocatePages(1));
+        Assert.Throws<LauncherException>(() => page.AllocatePages(1));
+        Assert.Throws<LauncherException>(() => page.AllocatePages(-1));
+    }
+}
