@@ -142,8 +142,32 @@ public static class SimulationRunner
         channel.Initialize((uint)(page.GuestLimit / LguestLayout.PageSize), 0, 0);
         using IWaker waker = options.CreateWaker?.Invoke(channel) ?? new Waker(channel);
         var launcher = new Launcher(channel, page, devices, waker, new TranscriptObserver(transcript, page, devices));
-        LauncherExit exit = launcher.Run();
+        LauncherExit exit;
+        try
+        {
+            exit = launcher.Run();
+        }
+        finally
+        {
+            StopBlockWorkers(devices, channel);
+        }
+
         return (exit, guest.NextStep, devices);
+    }
+
+    /// <summary>
+    /// The end of a run, in the order that lets every thread finish: the block workers first
+    /// (their completions signal the Waker), then the channel, which releases a break the Waker
+    /// may still be blocked in; the Waker itself is disposed after this.
+    /// </summary>
+    private static void StopBlockWorkers(IReadOnlyList<VirtioDevice> devices, SimulatedChannel channel)
+    {
+        foreach (VirtioDevice d in devices)
+        {
+            (d as BlockDevice)?.Dispose();
+        }
+
+        channel.Dispose();
     }
 
     /// <summary>The boot_params a Launcher writes without a kernel: e820 and an empty command line (spec §7.6).</summary>
@@ -198,8 +222,19 @@ public static class SimulationRunner
         {
         }
 
-        public void OnInterrupt(VirtioDevice device, Virtqueue queue) =>
+        public void OnInterrupt(VirtioDevice device, Virtqueue queue)
+        {
+            // Not for block: its requests complete on the device's worker thread, and how many
+            // completions one break of the run finds (so how the irqs interleave with the guest's
+            // lines) depends on thread timing. The guest's "done" lines, reported in submission
+            // order once the whole batch is back, record each completion deterministically.
+            if (device is BlockDevice)
+            {
+                return;
+            }
+
             transcript.Line($"launcher: irq {queue.Config.Irq} ({device.Name} vq{IndexOf(device, queue)})");
+        }
 
         public void OnEarlyOutput(ReadOnlySpan<byte> text) => transcript.Line($"early> {T.Quote(text)}");
 

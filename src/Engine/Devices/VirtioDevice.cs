@@ -32,6 +32,15 @@ public abstract class VirtioDevice
     /// <exception cref="GuestFaultException">The guest broke the device's rules.</exception>
     public virtual bool HandleInput(IDeviceContext context) => true;
 
+    /// <summary>
+    /// Called on the run loop just before a reset clears the record and zeroes the rings. A
+    /// device that serves a queue on a thread of its own (block) stops touching its rings
+    /// here and returns only once it has.
+    /// </summary>
+    public virtual void PrepareReset()
+    {
+    }
+
     /// <summary>Called after the device was reset; the record and rings are already cleared.</summary>
     public virtual void OnReset()
     {
@@ -39,6 +48,11 @@ public abstract class VirtioDevice
 }
 
 /// <summary>What a device may ask of the Launcher while it handles a notify or input.</summary>
+/// <remarks>
+/// Everything here is for the run loop's thread, except <see cref="Memory"/> and
+/// <see cref="Warn"/>, which the block device's worker thread uses too (lguest.c's I/O thread
+/// shared guest memory and wrote its messages to stderr itself).
+/// </remarks>
 public interface IDeviceContext
 {
     /// <summary>Guest memory.</summary>

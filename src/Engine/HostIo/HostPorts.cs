@@ -40,17 +40,18 @@ public interface ITap
 }
 
 /// <summary>The block device's host side: a file opened read/write.</summary>
+/// <remarks>Called on the block device's worker thread.</remarks>
 public interface IBlockStore
 {
     /// <summary>The file size when the device was set up, in bytes.</summary>
     long Length { get; }
 
-    /// <summary>Scatter read at <paramref name="offset"/> (<c>preadv</c>).</summary>
-    /// <returns>Bytes read (0 at or past the end), or a negative errno.</returns>
+    /// <summary>Scatter read at <paramref name="offset"/> (<c>preadv</c>), filling the buffers in order.</summary>
+    /// <returns>Bytes read: fewer than asked only at the end of the file, 0 at or past it; or a negative errno.</returns>
     long ReadAt(GuestMemory memory, ReadOnlySpan<GuestBuffer> buffers, long offset);
 
-    /// <summary>Gather write at <paramref name="offset"/> (<c>pwritev</c>).</summary>
-    /// <returns>Bytes written, or a negative errno.</returns>
+    /// <summary>Gather write at <paramref name="offset"/> (<c>pwritev</c>) of all the buffers, in order.</summary>
+    /// <returns>Bytes written (fewer than asked means the write did not complete), or a negative errno.</returns>
     long WriteAt(GuestMemory memory, ReadOnlySpan<GuestBuffer> buffers, long offset);
 
     /// <summary><c>fdatasync</c>.</summary>

@@ -103,6 +103,9 @@ public sealed class Launcher : IDeviceContext
         {
             if (device.Record.DescriptorAddress == address)
             {
+                // A device whose queue is served off the run loop (the block worker) parks
+                // first: the reset below zeroes the ring under it.
+                device.PrepareReset();
                 device.Record.Reset();
                 device.OnReset();
                 _observer.OnReset(device);

@@ -16,8 +16,14 @@ public sealed class BlockRequest
     /// <summary>For a write, the data; for a read, how many bytes to read (the content is ignored).</summary>
     public byte[] Data { get; init; } = [];
 
-    /// <summary>Number of data segments (1..seg_max).</summary>
+    /// <summary>Number of data segments (1..seg_max), of equal length give or take a byte.</summary>
     public int Segments { get; init; } = 1;
+
+    /// <summary>
+    /// Exact data segment lengths (any, zero included), overriding <see cref="Segments"/>; their
+    /// sum must be the length of <see cref="Data"/>.
+    /// </summary>
+    public int[]? SegmentLengths { get; init; }
 
     /// <summary>Called on completion with the status byte, the used length and, for reads, the bytes read.</summary>
     public Action<BlockRequest>? Completed { get; init; }
@@ -31,7 +37,7 @@ public sealed class BlockRequest
     /// <summary>The used length.</summary>
     public uint UsedLength { get; internal set; }
 
-    /// <summary>For reads: the data buffers' contents after completion.</summary>
+    /// <summary>For requests with writable data (reads, and SCSI without OUT): the data buffers' contents after completion.</summary>
     public byte[] ReadBack { get; internal set; } = [];
 
     internal ulong HeaderAddress { get; set; }
@@ -53,6 +59,7 @@ public sealed class BlockDriver
     private readonly GuestContext _guest;
     private readonly BusDevice _device;
     private readonly SortedDictionary<int, BlockRequest> _inFlight = new();
+    private readonly List<(BlockRequest Request, ushort Head, uint Length)> _returned = new();
     private GuestDriverQueue _queue = null!;
     private int _sequence;
 
@@ -106,15 +113,21 @@ public sealed class BlockDriver
     public void Submit(BlockRequest request)
     {
         int segments = Math.Max(1, request.Segments);
+        int[]? lengths = request.SegmentLengths;
+        if (lengths is not null && lengths.Sum() != request.Data.Length)
+        {
+            throw new ArgumentException("segment lengths must add up to the data length");
+        }
+
         ulong header = _guest.Heap.Allocate(VirtioBlkOutHdr.Size);
         new VirtioBlkOutHdr(request.Type, 0, request.Sector).Write(_guest.Memory.GetSpan(header, VirtioBlkOutHdr.Size));
         ulong status = _guest.Heap.Allocate(1);
         _guest.Memory.WriteU8(status, 0xff);
-        var data = new GuestBuffer[request.Data.Length == 0 ? 0 : segments];
+        var data = new GuestBuffer[lengths?.Length ?? (request.Data.Length == 0 ? 0 : segments)];
         int offset = 0;
         for (int i = 0; i < data.Length; i++)
         {
-            int len = (request.Data.Length / segments) + (i < request.Data.Length % segments ? 1 : 0);
+            int len = lengths is not null ? lengths[i] : (request.Data.Length / segments) + (i < request.Data.Length % segments ? 1 : 0);
             ulong addr = _guest.Heap.Allocate((ulong)len);
             if ((request.Type & VirtioBlkOutHdr.TypeOut) != 0)
             {
@@ -140,11 +153,13 @@ public sealed class BlockDriver
         (write ? readable : writable).AddRange(data);
         writable.Add(new GuestBuffer(status, 1));
 
-        // A full ring: kick what is queued, wait for room, then try again.
+        // A full ring: kick what is queued, wait until all of it is back, then try again.
+        // (virtio_blk restarts its queue as soon as any request completes; waiting for all of
+        // them keeps the transcript independent of how the worker's completions are batched.)
         while (_queue.TryAddBuf(readable.ToArray(), writable.ToArray(), request) < 0)
         {
             _queue.Kick();
-            _guest.WaitUntil(() => _queue.NumFree >= readable.Count + writable.Count || _inFlight.Count == 0);
+            _guest.WaitUntil(() => _inFlight.Count == 0);
         }
 
         _inFlight.Add(request.Sequence, request);
@@ -160,25 +175,35 @@ public sealed class BlockDriver
 
     private void OnInterrupt()
     {
-        var done = new List<(BlockRequest Request, ushort Head, uint Length)>();
         while (_queue.TryGetBuf(out object? token, out uint length, out ushort head))
         {
-            done.Add(((BlockRequest)token!, head, length));
+            _returned.Add(((BlockRequest)token!, head, length));
         }
 
-        // Completions are reported in submission order, whatever order the device (or its
-        // worker thread) finished them in: the transcript must not depend on timing.
-        foreach ((BlockRequest r, ushort head, uint length) in done.OrderBy(d => d.Request.Sequence))
+        // The device's worker thread returns requests one by one, and how many of them one
+        // interrupt finds depends on thread timing. So nothing is reported until every request
+        // in flight is back, and then all of them, in submission order: the transcript reads
+        // the same however the completions were batched (and any message the worker printed
+        // for this batch comes before all of it).
+        if (_returned.Count < _inFlight.Count)
+        {
+            return;
+        }
+
+        _returned.Sort((a, b) => a.Request.Sequence.CompareTo(b.Request.Sequence));
+        foreach ((BlockRequest r, ushort head, uint length) in _returned)
         {
             Complete(r, head, length);
         }
+
+        _returned.Clear();
     }
 
     private void Complete(BlockRequest r, ushort head, uint length)
     {
         r.Status = _guest.Memory.ReadU8(r.StatusAddress);
         r.UsedLength = length;
-        if ((r.Type & (VirtioBlkOutHdr.TypeOut | VirtioBlkOutHdr.TypeScsiCmd)) == 0)
+        if ((r.Type & VirtioBlkOutHdr.TypeOut) == 0)
         {
             byte[] back = new byte[r.Data.Length];
             int offset = 0;

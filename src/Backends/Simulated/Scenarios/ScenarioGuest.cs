@@ -337,8 +337,9 @@ public sealed class ScenarioGuest
 
     private void RingMischief(ScenarioStep step)
     {
-        string name = step.Words[0];
-        ScenarioParser.TryParseNumber(step.Words[1], out ulong vq);
+        List<string> words = step.Words.Where(w => w != "wait").ToList();
+        string name = words[0];
+        ScenarioParser.TryParseNumber(words[1], out ulong vq);
         (_, LguestVqConfig config) = FindQueue(name, (int)vq, step);
         var layout = new Engine.Virtio.VringLayout(config.Num);
         ulong ring = config.Pfn * (ulong)LguestLayout.PageSize;
@@ -346,7 +347,7 @@ public sealed class ScenarioGuest
         switch (step.Verb)
         {
             case "ring.desc":
-                ScenarioParser.TryParseNumber(step.Words[2], out ulong index);
+                ScenarioParser.TryParseNumber(words[2], out ulong index);
                 Check(step, index < config.Num, $"descriptor {index} outside the table");
                 var desc = new VringDesc(
                     ScenarioParser.Number(step, "addr", 0),
@@ -357,20 +358,30 @@ public sealed class ScenarioGuest
                 _transcript.Line($"guest: raw {name} vq{vq} desc {index} addr={T.Hex(desc.Addr)} len={T.Hex(desc.Len)} flags={desc.Flags} next={desc.Next}");
                 break;
             case "ring.publish":
-                ScenarioParser.TryParseNumber(step.Words[2], out ulong head);
+                ScenarioParser.TryParseNumber(words[2], out ulong head);
                 ushort idx = Memory.ReadU16(avail + 2);
                 Memory.WriteU16(avail + 4 + (2UL * (ulong)(idx & (config.Num - 1))), (ushort)head);
                 Memory.WriteU16(avail + 2, (ushort)(idx + 1));
                 _transcript.Line($"guest: raw {name} vq{vq} publish head {head} (avail.idx {idx + 1})");
                 break;
             case "ring.avail-idx":
-                ScenarioParser.TryParseNumber(step.Words[2], out ulong value);
+                ScenarioParser.TryParseNumber(words[2], out ulong value);
                 Memory.WriteU16(avail + 2, (ushort)value);
                 _transcript.Line($"guest: raw {name} vq{vq} avail.idx = {(ushort)value}");
                 break;
             case "ring.kick":
-                _transcript.Line($"guest: raw {name} vq{vq} kick");
+                bool wait = step.Has("wait");
+                _transcript.Line($"guest: raw {name} vq{vq} kick{(wait ? ", then wait for used.idx to reach avail.idx" : string.Empty)}");
                 _guest.Notify(config.Pfn * LguestLayout.PageSize);
+
+                // A queue served by a worker thread (block) completes, or faults, after the
+                // notify has returned; a guest that waits here pins which comes first.
+                if (wait)
+                {
+                    ulong used = ring + (ulong)layout.UsedOffset;
+                    _guest.WaitUntil(() => Memory.ReadU16(used + 2) == Memory.ReadU16(avail + 2));
+                }
+
                 break;
         }
     }

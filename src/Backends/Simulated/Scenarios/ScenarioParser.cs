@@ -38,7 +38,7 @@ public static class ScenarioParser
         ["ring.desc"] = new(3, 3, ["addr", "len", "flags", "next"], []),
         ["ring.publish"] = new(3, 3, [], []),
         ["ring.avail-idx"] = new(3, 3, [], []),
-        ["ring.kick"] = new(2, 2, [], []),
+        ["ring.kick"] = new(2, 2, [], ["wait"]),
         ["poweroff"] = new(0, 1, [], []),
         ["panic"] = new(1, 1, [], []),
         ["reboot"] = new(0, 0, [], []),
@@ -243,7 +243,7 @@ public static class ScenarioParser
                 throw new ScenarioException(step.File, step.Line, $"unknown device '{step.Words[0]}' (net, block or console)");
             }
 
-            foreach (string w in step.Words.Skip(1))
+            foreach (string w in step.Words.Skip(1).Where(w => w != "wait"))
             {
                 if (!TryParseNumber(w, out _))
                 {

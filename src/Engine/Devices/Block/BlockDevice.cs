@@ -1,15 +1,29 @@
+using System.Runtime.ExceptionServices;
 using LguestSim.Engine.Abi;
 using LguestSim.Engine.HostIo;
+using LguestSim.Engine.Memory;
 using LguestSim.Engine.Virtio;
 
 namespace LguestSim.Engine.Devices.Block;
 
 /// <summary>
 /// The virtio block device (type 2) over a file: one queue of requests, each a 16-byte
-/// header, data segments and a 1-byte status.
+/// header, data segments and a 1-byte status, served by the device's own worker thread.
 /// </summary>
-/// <remarks>Spec §5.3; lguest.c <c>setup_block_file()</c> and <c>service_io()</c>.</remarks>
-public sealed class BlockDevice : VirtioDevice
+/// <remarks>
+/// <para>
+/// Spec §5.3; lguest.c <c>setup_block_file()</c>, <c>do_write()</c> (the kick),
+/// <c>service_io()</c> and <c>handle_io_finish()</c>.
+/// </para>
+/// <para>
+/// The hand-off, as in the original: a kick only wakes the worker (<see cref="HandleNotify"/>);
+/// the worker pops each chain, serves it (<see cref="Service"/>) and adds it to the used ring;
+/// its completions make <see cref="Input"/> ready, the Waker breaks the run, and the run loop
+/// raises one interrupt per completed request (<see cref="HandleInput"/>). Who may touch the
+/// ring when is spelled out on <see cref="BlockWorker"/>.
+/// </para>
+/// </remarks>
+public sealed class BlockDevice : VirtioDevice, IDisposable
 {
     /// <summary>Sector size in bytes.</summary>
     public const int SectorSize = 512;
@@ -18,15 +32,24 @@ public sealed class BlockDevice : VirtioDevice
     public const uint SegMax = LguestLayout.VirtqueueNum - 2;
 
     private readonly IBlockStore _store;
+    private readonly BlockCompletions _done;
+    private BlockWorker? _worker;
 
     private BlockDevice(DeviceRecord record, IBlockStore store)
-        : base(record) => _store = store;
+        : base(record)
+    {
+        _store = store;
+        _done = new BlockCompletions(record.Name);
+    }
 
     /// <summary>The request queue.</summary>
     public Virtqueue Queue => Record.Queues[0];
 
     /// <summary>The store's length when the device was set up.</summary>
     public long FileLength => _store.Length;
+
+    /// <summary>The worker's completions: ready when interrupts are owed or the worker faulted.</summary>
+    public override InputSource? Input => _done;
 
     /// <summary>
     /// Lays out the block record (one queue, BARRIER and SEG_MAX offered, capacity in
@@ -46,82 +69,149 @@ public sealed class BlockDevice : VirtioDevice
         return new BlockDevice(record, store);
     }
 
-    /// <inheritdoc/>
+    /// <summary>The guest kicked the request queue: wake the worker; nothing is served here.</summary>
+    /// <remarks>
+    /// The worker is started at the first kick, when the Launcher's context is known (the
+    /// original started its thread at setup; the guest cannot tell the difference).
+    /// </remarks>
     public override void HandleNotify(Virtqueue queue, IDeviceContext context)
     {
-        while (Queue.TryPop(out DescriptorChain chain))
-        {
-            uint used = Service(chain, context);
-            Queue.AddUsed(chain.Head, used);
-            context.TriggerIrq(Queue);
-        }
+        _worker ??= new BlockWorker(this, _done, context);
+
+        // ORDERING: only an upper bound for the worker. The guest stored the ring entries
+        // before this index; the worker reads the index again, with its own barrier, before it
+        // trusts any entry.
+        ushort availIndex = context.Memory.ReadU16(Queue.RingAddress + (ulong)Queue.Layout.AvailOffset + VringRingHeader.IdxOffset);
+        _worker.Kick(availIndex);
     }
 
-    /// <summary>Serves one request; returns the used length.</summary>
-    private uint Service(DescriptorChain chain, IDeviceContext context)
+    /// <summary>
+    /// The worker completed requests: one interrupt for each (lguest.c raised one per byte on
+    /// the done pipe); then, if the worker stopped on a guest fault, that fault.
+    /// </summary>
+    /// <exception cref="GuestFaultException">The fault that ended the worker, rethrown here on the run loop.</exception>
+    public override bool HandleInput(IDeviceContext context)
+    {
+        for (int completed = _done.TakeCompleted(); completed > 0; completed--)
+        {
+            context.TriggerIrq(Queue);
+        }
+
+        if (_done.Fault is { } fault)
+        {
+            // Rethrown with the worker's stack, so the run loop's one catch reports it as it
+            // reports any fault of its own.
+            ExceptionDispatchInfo.Throw(fault);
+        }
+
+        return true;
+    }
+
+    /// <summary>A reset is about to zero the ring: park the worker first.</summary>
+    public override void PrepareReset() => _worker?.Quiesce();
+
+    /// <summary>
+    /// The ring was zeroed: forget interrupts still owed for requests of the old ring (their
+    /// used entries are gone) and let the worker wait for the next kick.
+    /// </summary>
+    /// <remarks>
+    /// Decision: lguest.c would still raise those interrupts, which a re-probing guest sees as
+    /// "not mine". A fault the worker hit before the reset is kept and still ends the run.
+    /// </remarks>
+    public override void OnReset()
+    {
+        _done.TakeCompleted();
+        _worker?.Resume();
+    }
+
+    /// <summary>Stops the worker after the request in hand (the Launcher's process ending).</summary>
+    public void Dispose() => _worker?.Dispose();
+
+    /// <summary>
+    /// Serves one request on the worker thread and writes its status byte.
+    /// </summary>
+    /// <returns>The used length: 1 (the status byte), plus the bytes read for a read.</returns>
+    /// <exception cref="GuestFaultException">
+    /// <see cref="GuestFault.BlockBadRequestShape"/>, <see cref="GuestFault.BadTypedBuffer"/>,
+    /// <see cref="GuestFault.BlockBadSector"/> or <see cref="GuestFault.BlockWritePastEnd"/>;
+    /// nothing has been written to the file or to the status byte then.
+    /// </exception>
+    /// <remarks>lguest.c <c>service_io()</c>, spec §5.3 steps 1–7.</remarks>
+    internal uint Service(DescriptorChain chain, IDeviceContext context)
     {
         if (chain.ReadableCount == 0 || chain.WritableCount == 0)
         {
             ThrowHelper.ThrowGuestFault(GuestFault.BlockBadRequestShape, $"bad block command: head {chain.Head} out {chain.ReadableCount} in {chain.WritableCount}");
         }
 
+        GuestMemory memory = context.Memory;
         GuestBuffer headerBuffer = chain.Readable[0];
         GuestBuffer statusBuffer = chain.Writable[^1];
         TypedBuffer.Check(headerBuffer, VirtioBlkOutHdr.Size, VirtioBlkOutHdr.Alignment, "struct virtio_blk_outhdr");
         TypedBuffer.Check(statusBuffer, 1, 1, "u8 status");
-        var header = VirtioBlkOutHdr.Read(context.Memory.GetSpan(headerBuffer.Address, VirtioBlkOutHdr.Size));
 
-        // The barrier comes first, before anything else the request does: every write the
-        // guest was told was done must be on disk before this request can be.
-        if ((header.Type & VirtioBlkOutHdr.TypeBarrier) != 0)
-        {
-            _store.FlushData();
-        }
+        // One copy of the header: the guest may rewrite it while we work.
+        var header = VirtioBlkOutHdr.Read(memory.GetSpan(headerBuffer.Address, VirtioBlkOutHdr.Size));
 
         byte status;
         uint used = 1;
-        if ((header.Type & VirtioBlkOutHdr.TypeScsiCmd) != 0)
+
+        // The barrier comes first, before anything else the request does and whatever its
+        // type: every write the guest was told was done must be on disk before this request
+        // can be. Decision: lguest.c ignored fdatasync's result; if it fails, the writes before
+        // the barrier may not be durable, so this request is not done and reports IOERR.
+        if ((header.Type & VirtioBlkOutHdr.TypeBarrier) != 0 && _store.FlushData() < 0)
+        {
+            status = VirtioBlkOutHdr.StatusIoErr;
+        }
+        else if ((header.Type & VirtioBlkOutHdr.TypeScsiCmd) != 0)
         {
             context.Warn("block: SCSI unsupported");
             status = VirtioBlkOutHdr.StatusUnsupp;
         }
+        else if ((header.Type & VirtioBlkOutHdr.TypeOut) != 0)
+        {
+            status = Write(memory, header.Sector, chain.Readable[1..]);
+        }
         else
         {
-            long offset = ByteOffset(header.Sector);
-            if ((header.Type & VirtioBlkOutHdr.TypeOut) != 0)
+            long read = _store.ReadAt(memory, chain.Writable[..^1], ByteOffset(header.Sector));
+
+            // At or past the end of the file nothing is read: OK, length 1, buffers untouched.
+            if (read >= 0)
             {
-                ReadOnlySpan<GuestBuffer> data = chain.Readable[1..];
-                ulong length = TotalLength(data);
-
-                // Checked before a byte is written, so the file can never grow. The original
-                // wrote first and truncated back, which left the in-file part written.
-                if (length > 0 && (ulong)offset + length > (ulong)_store.Length)
-                {
-                    ThrowHelper.ThrowGuestFault(GuestFault.BlockWritePastEnd, $"write to sector {header.Sector} (offset {offset}, length {length}) past end of file ({_store.Length} bytes)");
-                }
-
-                long written = _store.WriteAt(context.Memory, data, offset);
-                status = written >= 0 ? VirtioBlkOutHdr.StatusOk : VirtioBlkOutHdr.StatusIoErr;
+                status = VirtioBlkOutHdr.StatusOk;
+                used = 1 + (uint)read;
             }
             else
             {
-                long read = _store.ReadAt(context.Memory, chain.Writable[..^1], offset);
-                if (read >= 0)
-                {
-                    status = VirtioBlkOutHdr.StatusOk;
-                    used = 1 + (uint)read;
-                }
-                else
-                {
-                    status = VirtioBlkOutHdr.StatusIoErr;
-                }
+                status = VirtioBlkOutHdr.StatusIoErr;
             }
         }
 
-        context.Memory.WriteU8(statusBuffer.Address, status);
+        memory.WriteU8(statusBuffer.Address, status);
         return used;
     }
 
+    private byte Write(GuestMemory memory, ulong sector, ReadOnlySpan<GuestBuffer> data)
+    {
+        long offset = ByteOffset(sector);
+        ulong length = TotalLength(data);
+
+        // Checked before a byte is written, so the file never grows and is left as it was.
+        // lguest.c wrote first and truncated back, which left the in-file part written.
+        if (length > 0 && (ulong)offset + length > (ulong)_store.Length)
+        {
+            ThrowHelper.ThrowGuestFault(GuestFault.BlockWritePastEnd, $"write to sector {sector} (offset {offset}, length {length}) past end of file ({_store.Length} bytes)");
+        }
+
+        // A short write (the disk filled up half-way) is a failed write: the guest must not
+        // believe the rest of its data is on disk.
+        long written = _store.WriteAt(memory, data, offset);
+        return written >= 0 && (ulong)written == length ? VirtioBlkOutHdr.StatusOk : VirtioBlkOutHdr.StatusIoErr;
+    }
+
+    /// <summary><c>sector * 512</c>, which lguest.c passed to lseek: a negative result fails the seek, which is fatal.</summary>
     private static long ByteOffset(ulong sector)
     {
         if (sector > (ulong)long.MaxValue / SectorSize)

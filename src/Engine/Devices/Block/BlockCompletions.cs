@@ -1,0 +1,54 @@
+using LguestSim.Engine.HostIo;
+
+namespace LguestSim.Engine.Devices.Block;
+
+/// <summary>
+/// The block worker's "done" signal: how many requests the worker has put on the used ring
+/// that the run loop has not yet raised an interrupt for, and the guest fault that ended the
+/// worker, if one did. The Waker sleeps on it; the device's input handler drains it.
+/// </summary>
+/// <remarks>
+/// Spec §5.3 "I/O thread protocol": lguest.c's I/O thread wrote one byte to its done pipe per
+/// serviced request, and the Launcher raised one interrupt per byte read. A counter does the
+/// same without a pipe. Only the change from nothing waiting to something waiting is
+/// signalled: the Waker asks <see cref="IsReady"/> again after every break, so the requests
+/// completed while one batch is being handled are never lost.
+/// </remarks>
+internal sealed class BlockCompletions : InputSource
+{
+    private int _completed;
+    private GuestFaultException? _fault;
+
+    /// <summary>Creates the signal for the device named <paramref name="name"/>.</summary>
+    public BlockCompletions(string name)
+        : base(name + " done")
+    {
+    }
+
+    /// <inheritdoc/>
+    public override bool IsReady => Volatile.Read(ref _completed) != 0 || Volatile.Read(ref _fault) is not null;
+
+    /// <summary>The fault that ended the worker, or null while it is well.</summary>
+    public GuestFaultException? Fault => Volatile.Read(ref _fault);
+
+    /// <summary>Worker: one more request is on the used ring.</summary>
+    public void Completed()
+    {
+        // ORDERING: the interlocked add is a full fence, so the used-ring entry the worker
+        // wrote before it is visible to the run loop that takes this count and interrupts.
+        if (Interlocked.Increment(ref _completed) == 1)
+        {
+            SignalReady();
+        }
+    }
+
+    /// <summary>Worker: the guest broke a rule; the worker has stopped.</summary>
+    public void Failed(GuestFaultException fault)
+    {
+        Volatile.Write(ref _fault, fault);
+        SignalReady();
+    }
+
+    /// <summary>Run loop: takes the count of completions not yet interrupted for.</summary>
+    public int TakeCompleted() => Interlocked.Exchange(ref _completed, 0);
+}

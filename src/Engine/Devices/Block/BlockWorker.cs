@@ -1,0 +1,189 @@
+using LguestSim.Engine.Virtio;
+
+namespace LguestSim.Engine.Devices.Block;
+
+/// <summary>
+/// The block device's I/O thread (spec §5.3): it takes the chains the guest kicked, serves
+/// them one at a time in ring order, puts each on the used ring and counts it in
+/// <see cref="BlockCompletions"/>. Interrupts are raised by the run loop, never here.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <b>Who touches the queue when.</b> lguest.c's thread and Launcher shared the vring and
+/// <c>last_avail_idx</c> with no locking at all, and a device reset raced with the thread
+/// (a spec §5.3 quirk). Here the block queue has one owner at a time:
+/// </para>
+/// <list type="bullet">
+/// <item>The worker alone pops (<see cref="Virtqueue.TryPop"/> reads the avail ring and the
+/// descriptors, and moves <c>last_avail_idx</c>), reads and writes the request buffers and
+/// adds used entries. The run loop never pops from this queue.</item>
+/// <item>The run loop only reads guest-written fields: <c>avail.idx</c> at a kick, as the
+/// point where the worker stops (<see cref="Kick"/>), and <c>avail.flags</c> when it decides
+/// whether to interrupt.</item>
+/// <item>A reset zeroes the ring and <c>last_avail_idx</c> on the run loop, between
+/// <see cref="Quiesce"/>, which returns only once the worker has finished the request in hand
+/// and parked, and <see cref="Resume"/>. The lock taken by both orders every queue access of
+/// the worker before the reset and after it.</item>
+/// </list>
+/// <para>
+/// <b>Where the worker stops.</b> It serves chains up to the <c>avail.idx</c> the run loop
+/// read when the guest kicked, not whatever the guest has published since. A virtio driver
+/// always kicks after publishing, so a guest sees no difference; what changes is that which
+/// chains a kick serves no longer depends on thread timing (lguest.c's thread would also pick
+/// up chains published a moment later), so the worker's messages come after the notify that
+/// caused them in every run.
+/// </para>
+/// <para>
+/// <b>Faults.</b> A guest fault in the worker (a bad chain or request) ends the worker, as
+/// it ended lguest.c's thread. The fault is handed to the run loop through
+/// <see cref="BlockCompletions.Failed"/>; the device's input handler rethrows it there, so the
+/// run ends exactly as for a fault on the run loop.
+/// </para>
+/// </remarks>
+internal sealed class BlockWorker : IDisposable
+{
+    private readonly BlockDevice _device;
+    private readonly Virtqueue _queue;
+    private readonly BlockCompletions _done;
+    private readonly IDeviceContext _context;
+    private readonly object _gate = new();
+    private readonly Thread _thread;
+
+    // All guarded by _gate, except _stopAt and _quiesce, which the worker also reads between
+    // requests without it (a stale read only delays it by one request).
+    private ushort _stopAt;
+    private bool _kicked;
+    private bool _quiesce;
+    private bool _busy;
+    private bool _stopping;
+
+    /// <summary>Starts the worker for <paramref name="device"/>'s queue.</summary>
+    public BlockWorker(BlockDevice device, BlockCompletions done, IDeviceContext context)
+    {
+        _device = device;
+        _queue = device.Queue;
+        _done = done;
+        _context = context;
+        _thread = new Thread(Loop) { IsBackground = true, Name = $"lguest {device.Name} worker" };
+        _thread.Start();
+    }
+
+    /// <summary>Run loop: the guest kicked with <c>avail.idx</c> = <paramref name="availIndex"/>.</summary>
+    /// <remarks>lguest.c's one-byte write to the work pipe.</remarks>
+    public void Kick(ushort availIndex)
+    {
+        lock (_gate)
+        {
+            Volatile.Write(ref _stopAt, availIndex);
+            _kicked = true;
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    /// <summary>
+    /// Run loop: stops the worker taking further chains and returns once it has finished the
+    /// request in hand (used entry added) and is parked.
+    /// </summary>
+    public void Quiesce()
+    {
+        lock (_gate)
+        {
+            Volatile.Write(ref _quiesce, true);
+            while (_busy)
+            {
+                Monitor.Wait(_gate);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Run loop, after the ring was reset: the worker waits for the next kick, which can only
+    /// name chains of the new ring (its <c>last_avail_idx</c> is 0 again).
+    /// </summary>
+    public void Resume()
+    {
+        lock (_gate)
+        {
+            _stopAt = 0;
+            _kicked = false;
+            Volatile.Write(ref _quiesce, false);
+        }
+    }
+
+    /// <summary>Stops the thread after the request in hand and waits for it.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _stopping = true;
+            Volatile.Write(ref _quiesce, true);
+            Monitor.PulseAll(_gate);
+        }
+
+        _thread.Join();
+    }
+
+    private void Loop()
+    {
+        while (true)
+        {
+            lock (_gate)
+            {
+                while (!_stopping && (!_kicked || _quiesce))
+                {
+                    Monitor.Wait(_gate);
+                }
+
+                if (_stopping)
+                {
+                    return;
+                }
+
+                _kicked = false;
+                _busy = true;
+            }
+
+            try
+            {
+                ServeKicked();
+            }
+            catch (GuestFaultException e)
+            {
+                // Like lguest.c's thread after errx(): this worker is done. The run loop
+                // rethrows the fault when it next services input.
+                lock (_gate)
+                {
+                    _busy = false;
+                    Monitor.PulseAll(_gate);
+                }
+
+                _done.Failed(e);
+                return;
+            }
+
+            lock (_gate)
+            {
+                _busy = false;
+                Monitor.PulseAll(_gate);
+            }
+        }
+    }
+
+    /// <summary>Serves chains until <c>last_avail_idx</c> reaches the latest kick's <c>avail.idx</c>.</summary>
+    /// <exception cref="GuestFaultException">A chain or request broke the rules.</exception>
+    private void ServeKicked()
+    {
+        // A kick that arrives meanwhile moves _stopAt, and is served in this same pass.
+        while (!Volatile.Read(ref _quiesce) && _queue.LastAvailIndex != Volatile.Read(ref _stopAt))
+        {
+            if (!_queue.TryPop(out DescriptorChain chain))
+            {
+                return;
+            }
+
+            uint used = _device.Service(chain, _context);
+            _queue.AddUsed(chain.Head, used);
+            _done.Completed();
+        }
+    }
+}
