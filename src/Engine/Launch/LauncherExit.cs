@@ -14,6 +14,12 @@ public enum LauncherExitKind
 
     /// <summary>A device asked the Launcher to exit (three Ctrl-C: status 2).</summary>
     Requested,
+
+    /// <summary>
+    /// A host operation failed under the Launcher (e.g. the tap read returned ≤ 0): a
+    /// <see cref="LguestHostException"/> that its caller turned into an ending (status 1).
+    /// </summary>
+    HostError,
 }
 
 /// <summary>The end of a Launcher run.</summary>

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using LguestSim.Engine.Abi;
 using LguestSim.Engine.Devices;
+using LguestSim.Engine.Devices.Net;
 
 namespace LguestSim.Engine.Loader;
 
@@ -209,6 +210,14 @@ public sealed class LauncherCommandLine
             switch (option)
             {
                 case "tunnet":
+                    // Checked here, before anything is created: lguest.c's sscanf() left a
+                    // malformed address partly undefined.
+                    if (!TunNetArgument.TryParse(value, out _, out string? why))
+                    {
+                        error = new CommandLineError(why, ShowUsage: false);
+                        return false;
+                    }
+
                     devices.Add(new DeviceOption(DeviceOptionKind.TunNet, value));
                     break;
                 case "block":

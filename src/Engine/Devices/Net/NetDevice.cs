@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using LguestSim.Engine.Abi;
 using LguestSim.Engine.HostIo;
 using LguestSim.Engine.Virtio;
@@ -61,12 +62,22 @@ public sealed class NetDevice : VirtioDevice
             // The header must be a real virtio_net_hdr; its content is ignored (no offload is offered).
             TypedBuffer.Check(chain.Readable[0], VirtioNetHdr.Size, VirtioNetHdr.Alignment, "struct virtio_net_hdr");
             int written = _tap.Write(context.Memory, chain.Readable[1..]);
-            TxQueue.AddUsed(chain.Head, unchecked((uint)written));
+            if (written < 0)
+            {
+                // Fixed QUIRK: lguest.c put writev()'s -1 into the used length (0xffffffff).
+                // A write the tap refuses (a runt frame: EINVAL) is the guest's doing and
+                // must not end the Launcher, so it is dropped with a warning and length 0.
+                context.Warn($"net: tap write failed ({Marshal.GetPInvokeErrorMessage(-written)}); frame dropped");
+                written = 0;
+            }
+
+            TxQueue.AddUsed(chain.Head, (uint)written);
             context.TriggerIrq(TxQueue);
         }
     }
 
     /// <inheritdoc/>
+    /// <exception cref="LguestHostException">The tap read returned 0 or an error.</exception>
     public override bool HandleInput(IDeviceContext context)
     {
         if (!RxQueue.TryPop(out DescriptorChain chain))
@@ -96,7 +107,9 @@ public sealed class NetDevice : VirtioDevice
         int read = _tap.Read(context.Memory, chain.Writable[1..]);
         if (read <= 0)
         {
-            throw new IOException($"net: reading from the tap device failed ({read})");
+            // Fatal, as in lguest.c: the tap said it was readable and then gave nothing.
+            // A host failure, not the guest's: the caller of the Launcher reports it.
+            throw new LguestHostException(read == 0 ? "net: reading from the tap device returned 0 bytes" : "net: reading from the tap device failed", -read);
         }
 
         RxQueue.AddUsed(head, (uint)(VirtioNetHdr.Size + read));
