@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text;
 using LguestSim.Backends.Simulated;
 using LguestSim.Backends.Simulated.Scenarios;
+using LguestSim.Engine.Loader;
 using LguestSim.Host.Block;
 
 namespace LguestSim.Cli;
@@ -23,22 +24,67 @@ internal static class SimCommand
         {
             Description = "Also write the transcript to this file (replaced whole, only when the run completes).",
         };
+        var kernel = new Option<FileInfo?>("--kernel")
+        {
+            Description = "Load this kernel image (ELF32 vmlinux or bzImage) first, as a real boot does; the simulated guest then reads the boot_params it set up.",
+        };
+        var initrd = new Option<FileInfo?>("--initrd")
+        {
+            Description = "With --kernel: load this initrd at the top of guest memory.",
+        };
+        var words = new Argument<string[]>("MEM args")
+        {
+            Description = "With --kernel: guest memory in MiB (overrides the scenario's), then the kernel command line.",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
         var verbose = new Option<bool>("--verbose", "-v")
         {
             Description = "Print transcript lines as they happen instead of all at the end.",
         };
+        Option<string> consoleOption = ConsoleChoice.CreateOption();
+        Option<bool> crashOption = ConsoleChoice.CreateCrashOption();
 
         var command = new Command("sim", "Run the real Launcher against the simulated guest and print the transcript. "
-            + "Exit status: 0 when the guest powers off cleanly, 1 on a guest fault, panic, failed check or bad input.")
+            + "Exit status: 0 when the guest powers off cleanly, 1 on a guest fault, panic, failed check or bad input, "
+            + "2 after three Ctrl-C on the real console.")
         {
-            scenario, block, transcript, verbose,
+            scenario, block, transcript, kernel, initrd, verbose, words,
         };
-        command.SetAction(parse => Run(parse.GetValue(scenario), parse.GetValue(block), parse.GetValue(transcript), parse.GetValue(verbose)));
+        command.Options.Add(consoleOption);
+        command.Options.Add(crashOption);
+        command.SetAction(parse => Run(
+            parse.GetValue(scenario),
+            parse.GetValue(block),
+            parse.GetValue(transcript),
+            parse.GetValue(verbose),
+            parse.GetValue(kernel),
+            parse.GetValue(initrd),
+            parse.GetValue(words) ?? [],
+            parse.GetValue(consoleOption) ?? "sim",
+            parse.GetValue(crashOption)));
         return command;
     }
 
-    private static int Run(FileInfo? scenarioFile, FileInfo? blockFile, FileInfo? transcriptFile, bool verbose)
+    private static int Run(FileInfo? scenarioFile, FileInfo? blockFile, FileInfo? transcriptFile, bool verbose, FileInfo? kernelFile, FileInfo? initrdFile, string[] words, string consoleMode, bool crashOnOutput)
     {
+        uint? memoryMiB = null;
+        if (kernelFile is null && (initrdFile is not null || words.Length > 0))
+        {
+            Console.Error.WriteLine("lguestsim: --initrd, MEM and kernel arguments need --kernel");
+            return 1;
+        }
+
+        if (words.Length > 0)
+        {
+            if (!LauncherCommandLine.TryParseMemory(words[0], out uint mib, out CommandLineError? error))
+            {
+                Console.Error.WriteLine($"lguestsim: {error.Message}");
+                return 1;
+            }
+
+            memoryMiB = mib;
+        }
+
         Scenario scenario;
         try
         {
@@ -62,13 +108,24 @@ internal static class SimCommand
             return 1;
         }
 
+        // From here until it is disposed, a terminal on stdin is raw (--console=tty).
+        using ConsoleChoice consoleChoice = ConsoleChoice.Open(consoleMode, crashOnOutput);
         var options = new SimulationOptions
         {
             OpenBlock = FileBlockStore.Open,
             BlockFile = blockFile?.FullName,
             Echo = verbose ? Console.Out : null,
+            KernelPath = kernelFile?.FullName,
+            InitrdPath = initrdFile?.FullName,
+            KernelArguments = words.Skip(1).ToArray(),
+            MemoryMiB = memoryMiB,
+            ConsolePort = consoleChoice.Port,
+            CreateWaker = consoleChoice.CreateWaker,
         };
         SimulationResult result = SimulationRunner.Run(scenario, options);
+
+        // The guest is gone: give the user's terminal back before printing the results.
+        consoleChoice.Dispose();
         if (!verbose)
         {
             Console.Out.Write(result.Transcript);

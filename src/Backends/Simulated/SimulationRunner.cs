@@ -10,6 +10,7 @@ using LguestSim.Engine.Devices.Console;
 using LguestSim.Engine.Devices.Net;
 using LguestSim.Engine.HostIo;
 using LguestSim.Engine.Launch;
+using LguestSim.Engine.Loader;
 using LguestSim.Engine.Memory;
 using LguestSim.Engine.Virtio;
 using T = LguestSim.Backends.Simulated.Transcript.Transcript;
@@ -25,11 +26,29 @@ public sealed class SimulationOptions
     /// <summary>Use this file for the (first) block device instead of a temporary one.</summary>
     public string? BlockFile { get; init; }
 
+    /// <summary>A kernel image to load first (ELF vmlinux or bzImage), as a real boot would.</summary>
+    public string? KernelPath { get; init; }
+
+    /// <summary>An initrd to load with the kernel.</summary>
+    public string? InitrdPath { get; init; }
+
+    /// <summary>Kernel command-line arguments (joined by single spaces).</summary>
+    public IReadOnlyList<string> KernelArguments { get; init; } = [];
+
+    /// <summary>Guest RAM in MiB, overriding the scenario's <c>memory</c> line.</summary>
+    public uint? MemoryMiB { get; init; }
+
     /// <summary>Echo transcript lines here as they happen (--verbose).</summary>
     public TextWriter? Echo { get; init; }
 
     /// <summary>Creates the Waker for a run; default: the managed one of the engine.</summary>
     public Func<Engine.Channel.ILguestChannel, IWaker>? CreateWaker { get; init; }
+
+    /// <summary>
+    /// The console's real host side (a terminal); default: the simulated keyboard and screen
+    /// that the scenario drives. The transcript records the console's traffic either way.
+    /// </summary>
+    public IConsolePort? ConsolePort { get; init; }
 
     /// <summary>How long a halted guest may wait with nothing to wake it.</summary>
     public TimeSpan HaltTimeout { get; init; } = TimeSpan.FromSeconds(30);
@@ -59,8 +78,8 @@ public static class SimulationRunner
         var stores = new List<IBlockStore>();
         try
         {
-            ulong mem = scenario.MemoryMiB * 1024 * 1024;
-            var console = new MemoryConsolePort(transcript);
+            ulong mem = (options.MemoryMiB ?? scenario.MemoryMiB) * 1024 * 1024;
+            var console = new MemoryConsolePort(transcript, options.ConsolePort);
             var taps = scenario.Devices.Where(d => d.Kind == DeviceKind.Net).Select(d => new MemoryTap(d.Mac!)).ToList();
             var host = new SimulatedHost(console, taps);
             int blockIndex = 0;
@@ -72,7 +91,7 @@ public static class SimulationRunner
             }
 
             transcript.Line($"scenario {scenario.Name}");
-            transcript.Line($"setup: memory {scenario.MemoryMiB} MiB; devices {string.Join(' ', scenario.Devices.Select(d => d.Kind.ToString().ToLowerInvariant()))}");
+            transcript.Line($"setup: memory {mem >> 20} MiB; devices {string.Join(' ', scenario.Devices.Select(d => d.Kind.ToString().ToLowerInvariant()))}");
             int step = 0;
             int boot = 0;
             while (true)
@@ -130,7 +149,24 @@ public static class SimulationRunner
             });
         }
 
-        WriteBootParams(memory, mem);
+        uint pageDirectory = 0;
+        uint entry = 0;
+        if (options.KernelPath is { } kernel)
+        {
+            BootSetup setup = BootLoader.Load(memory, mem, kernel, options.InitrdPath, options.KernelArguments);
+            pageDirectory = setup.PageDirectory;
+            entry = setup.Entry;
+            if (boot == 0)
+            {
+                transcript.Line($"launcher: loaded {setup.Kernel.Format} kernel ({setup.Kernel.Segments.Count} segment(s), {setup.Kernel.BytesCopied} bytes), entry {T.Hex(entry)}");
+                transcript.Line($"launcher: page tables {T.Hex(setup.PageTables.PteAddress)} ({setup.PageTables.PtePages} PTE pages), pgdir {T.Hex(pageDirectory)}; initrd {T.Hex(setup.InitrdAddress)}+{T.Hex(setup.InitrdSize)}");
+            }
+        }
+        else
+        {
+            WriteBootParams(memory, mem);
+        }
+
         if (boot == 0)
         {
             transcript.Line($"device page at {T.Hex(page.Address)}, guest_limit {T.Hex(page.GuestLimit)}:");
@@ -139,7 +175,7 @@ public static class SimulationRunner
 
         var guest = new Scenarios.ScenarioGuest(scenario, firstStep, host, transcript, memory, mem);
         using var channel = new SimulatedChannel(guest.Run) { HaltTimeout = options.HaltTimeout };
-        channel.Initialize((uint)(page.GuestLimit / LguestLayout.PageSize), 0, 0);
+        channel.Initialize((uint)(page.GuestLimit / LguestLayout.PageSize), pageDirectory, entry);
         using IWaker waker = options.CreateWaker?.Invoke(channel) ?? new Waker(channel);
         var launcher = new Launcher(channel, page, devices, waker, new TranscriptObserver(transcript, page, devices));
         LauncherExit exit;

@@ -65,7 +65,7 @@ public sealed class DeviceRecord
     /// <summary>
     /// Adds a virtqueue: allocates its ring pages and the next irq and appends its vqconfig.
     /// </summary>
-    /// <exception cref="InvalidOperationException">Features or config were already added (lguest.c asserts).</exception>
+    /// <exception cref="InvalidOperationException">Features or config were already added (lguest.c asserts), or another device follows this one.</exception>
     /// <exception cref="LauncherException">The vqconfig would not fit in the page, or the ring pages pass guest_max.</exception>
     /// <remarks>lguest.c <c>add_virtqueue()</c>; unlike the original, the page bound is checked.</remarks>
     public Virtqueue AddVirtqueue(ushort num = LguestLayout.VirtqueueNum, bool hasHandler = true)
@@ -74,6 +74,8 @@ public sealed class DeviceRecord
         {
             throw new InvalidOperationException($"{Name}: a virtqueue cannot be added after features or config");
         }
+
+        EnsureLast();
 
         EnsureFits(EndOffset + LguestVqConfig.Size);
         var layout = new VringLayout(num);
@@ -94,6 +96,7 @@ public sealed class DeviceRecord
     {
         ArgumentOutOfRangeException.ThrowIfNegative(bit);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(bit, (255 * 8) - 1);
+        EnsureLast();
         int byteIndex = bit / 8;
         if (byteIndex >= _offered.Length)
         {
@@ -121,6 +124,7 @@ public sealed class DeviceRecord
     /// <remarks>lguest.c <c>set_config()</c>.</remarks>
     public void SetConfig(ReadOnlySpan<byte> config)
     {
+        EnsureLast();
         if (ConfigOffset + config.Length > LguestLayout.PageSize || config.Length > byte.MaxValue)
         {
             ThrowHelper.ThrowLauncher("too many devices");
@@ -175,6 +179,15 @@ public sealed class DeviceRecord
         foreach (Virtqueue vq in _queues)
         {
             vq.Reset();
+        }
+    }
+
+    /// <summary>Only the newest record may grow: it ends where the next record would start.</summary>
+    private void EnsureLast()
+    {
+        if (_page.Devices[^1] != this)
+        {
+            throw new InvalidOperationException($"{Name}: a device record cannot grow after another device was added behind it");
         }
     }
 

@@ -14,16 +14,21 @@ public sealed class GuestContext
     private bool _inInterrupt;
 
     /// <summary>Creates the guest over <paramref name="memory"/> of <paramref name="memorySize"/> bytes of RAM.</summary>
-    public GuestContext(GuestMemory memory, ulong memorySize, IGuestCpu cpu, T transcript)
+    /// <param name="memory">Guest memory.</param>
+    /// <param name="memorySize">RAM size in bytes.</param>
+    /// <param name="cpu">The vcpu.</param>
+    /// <param name="transcript">Where the guest reports.</param>
+    /// <param name="freeTop">End of the RAM the guest may use for buffers: below the Launcher's page tables and initrd.</param>
+    public GuestContext(GuestMemory memory, ulong memorySize, IGuestCpu cpu, T transcript, ulong freeTop)
     {
         Memory = memory;
         MemorySize = memorySize;
         Cpu = cpu;
         Transcript = transcript;
 
-        // Buffers come from the upper middle of RAM, clear of a loaded kernel at 1 MiB and of
-        // the page tables and initrd at the top.
-        Heap = new GuestHeap(memorySize / 2, memorySize - (memorySize / 8));
+        // Buffers come from the upper half of RAM: clear of a kernel loaded at 1 MiB, and below
+        // the page tables and initrd the Launcher put at the top.
+        Heap = new GuestHeap(memorySize / 2, freeTop);
     }
 
     /// <summary>Guest memory (reached only through the bounds-checked view).</summary>

@@ -7,7 +7,8 @@ namespace LguestSim.Backends.Simulated.HostSide;
 
 /// <summary>
 /// The console's host side in simulation: input typed by the scenario, output captured in
-/// the transcript (and optionally echoed).
+/// the transcript (and optionally echoed). Given a real port (a terminal), it passes reads
+/// and writes through to it instead and only records them.
 /// </summary>
 public sealed class MemoryConsolePort : IConsolePort
 {
@@ -15,12 +16,24 @@ public sealed class MemoryConsolePort : IConsolePort
     private readonly Queue<byte> _input = new();
     private readonly T _transcript;
     private readonly QueueInputSource _source;
+    private readonly IConsolePort? _real;
     private bool _eof;
 
     /// <summary>Creates the port writing output lines to <paramref name="transcript"/>.</summary>
     public MemoryConsolePort(T transcript)
+        : this(transcript, null)
+    {
+    }
+
+    /// <summary>
+    /// Creates the port writing output lines to <paramref name="transcript"/>; with
+    /// <paramref name="real"/>, the guest's console is that port (keyboard and screen are
+    /// real) and the transcript still shows every byte read and written.
+    /// </summary>
+    public MemoryConsolePort(T transcript, IConsolePort? real)
     {
         _transcript = transcript;
+        _real = real;
         _source = new QueueInputSource("console", () =>
         {
             lock (_gate)
@@ -31,14 +44,16 @@ public sealed class MemoryConsolePort : IConsolePort
     }
 
     /// <inheritdoc/>
-    public InputSource Input => _source;
+    public InputSource Input => _real?.Input ?? _source;
 
     /// <summary>Every byte the guest wrote.</summary>
     public MemoryStream Output { get; } = new();
 
     /// <summary>Types <paramref name="data"/> on the simulated keyboard.</summary>
+    /// <exception cref="InvalidOperationException">The console is a real terminal: type on it instead.</exception>
     public void Type(ReadOnlySpan<byte> data)
     {
+        ThrowIfReal("host.type");
         lock (_gate)
         {
             foreach (byte b in data)
@@ -51,8 +66,10 @@ public sealed class MemoryConsolePort : IConsolePort
     }
 
     /// <summary>Closes the simulated keyboard: the next read returns end of file.</summary>
+    /// <exception cref="InvalidOperationException">The console is a real terminal.</exception>
     public void CloseInput()
     {
+        ThrowIfReal("host.console.eof");
         lock (_gate)
         {
             _eof = true;
@@ -64,6 +81,13 @@ public sealed class MemoryConsolePort : IConsolePort
     /// <inheritdoc/>
     public int Read(GuestMemory memory, ReadOnlySpan<GuestBuffer> buffers)
     {
+        if (_real is not null)
+        {
+            int n = _real.Read(memory, buffers);
+            _transcript.Line(n > 0 ? $"host: console read {T.Quote(Gather(memory, buffers, n))}" : $"host: console read returned {n}");
+            return n;
+        }
+
         lock (_gate)
         {
             int total = 0;
@@ -90,18 +114,52 @@ public sealed class MemoryConsolePort : IConsolePort
     /// <inheritdoc/>
     public int Write(GuestMemory memory, ReadOnlySpan<GuestBuffer> buffers)
     {
-        var bytes = new MemoryStream();
-        foreach (GuestBuffer b in buffers)
-        {
-            bytes.Write(memory.GetSpan(b.Address, b.Length));
-        }
-
-        byte[] data = bytes.ToArray();
+        byte[] data = Gather(memory, buffers, int.MaxValue);
         Output.Write(data);
         _transcript.Line($"console> {T.Quote(data)}");
-        return data.Length;
+        if (_real is null)
+        {
+            return data.Length;
+        }
+
+        int written = _real.Write(memory, buffers);
+        if (written != data.Length)
+        {
+            _transcript.Line($"host: console write returned {written}");
+        }
+
+        return written;
     }
 
     /// <inheritdoc/>
-    public void InputFailed() => _transcript.Line("host: console input closed; terminal restored");
+    public void InputFailed()
+    {
+        _real?.InputFailed();
+        _transcript.Line("host: console input closed; terminal restored");
+    }
+
+    /// <summary>The first <paramref name="limit"/> bytes of <paramref name="buffers"/>, in order.</summary>
+    private static byte[] Gather(GuestMemory memory, ReadOnlySpan<GuestBuffer> buffers, int limit)
+    {
+        var bytes = new MemoryStream();
+        foreach (GuestBuffer b in buffers)
+        {
+            int take = (int)Math.Min(b.Length, (uint)(limit - (int)bytes.Length));
+            bytes.Write(memory.GetSpan(b.Address, (ulong)take));
+            if (bytes.Length >= limit)
+            {
+                break;
+            }
+        }
+
+        return bytes.ToArray();
+    }
+
+    private void ThrowIfReal(string verb)
+    {
+        if (_real is not null)
+        {
+            throw new InvalidOperationException($"{verb} needs the simulated console (--console=sim); this console is a real terminal");
+        }
+    }
 }

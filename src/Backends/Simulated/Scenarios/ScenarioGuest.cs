@@ -56,7 +56,10 @@ public sealed class ScenarioGuest
     /// <summary>The guest program: run on the simulated vcpu's thread.</summary>
     public void Run(IGuestCpu cpu)
     {
-        _guest = new GuestContext(Memory, _memorySize, cpu, _transcript);
+        var bp = BootParams.Read(Memory.GetSpan(0, BootParams.Size));
+        ulong pageTablePages = ((_memorySize / LguestLayout.PageSize) + 1023) / 1024 + 1;
+        ulong top = (bp.RamdiskImage != 0 ? bp.RamdiskImage : _memorySize) - (pageTablePages * LguestLayout.PageSize);
+        _guest = new GuestContext(Memory, _memorySize, cpu, _transcript, top);
         ReportBootParams();
         while (NextStep < _scenario.Steps.Count)
         {
