@@ -69,8 +69,10 @@ public sealed class ConsoleDevice : VirtioDevice
 
             int written = _port.Write(context.Memory, chain.Readable);
 
-            // The original stores the raw writev() result, so -1 becomes 0xffffffff.
-            OutputQueue.AddUsed(chain.Head, unchecked((uint)written));
+            // The original stores the raw writev() result, so a failed write (-1) is used
+            // length 0xffffffff. Ports report failures as a negative errno, not -1, so map
+            // every failure to the value the guest would have seen.
+            OutputQueue.AddUsed(chain.Head, written < 0 ? uint.MaxValue : (uint)written);
             context.TriggerIrq(OutputQueue);
         }
     }
