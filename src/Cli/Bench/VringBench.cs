@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
+using System.Runtime;
 using System.Runtime.CompilerServices;
 using LguestSim.Engine.Abi;
 using LguestSim.Engine.Memory;
@@ -45,6 +46,9 @@ internal sealed class VringBench
     private const ushort RingIrq = 1;
     private const ulong DataBase = 1UL << 20;
     private const ulong ChainStride = 8192;
+
+    /// <summary>Where a chain's data buffer starts, from its header (the C program's <c>buf + 64</c>).</summary>
+    private const ulong DataOffset = 4096;
     private const uint HeaderLength = VirtioBlkOutHdr.Size;
     private const uint DataLength = 4096;
     private const uint StatusLength = 1;
@@ -52,11 +56,21 @@ internal sealed class VringBench
     /// <summary>Offset of <c>sector</c> in <c>struct virtio_blk_outhdr</c>.</summary>
     private const int SectorOffset = 8;
 
+    /// <summary>Rounds per warm-up batch: about 42,000 chains, a millisecond or two once optimised.</summary>
+    private const int WarmUpBatchRounds = 1000;
+
     /// <summary>
-    /// Long enough for tiered compilation's call-counting delay (100 ms) to pass and for the
-    /// round to be recompiled with its PGO profile before the timed run starts.
+    /// The shortest warm-up: tiered compilation waits 100 ms after the last new method
+    /// before it starts counting calls, then recompiles hot methods twice (instrumented, then
+    /// optimised with the profile).
     /// </summary>
-    private static readonly TimeSpan s_warmUpTime = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan s_minWarmUp = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How long the JIT must have compiled nothing before the warm-up may end.</summary>
+    private static readonly TimeSpan s_jitQuietTime = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Upper bound on the warm-up, however busy the machine.</summary>
+    private static readonly TimeSpan s_maxWarmUp = TimeSpan.FromSeconds(10);
 
     private readonly ManagedGuestMemory _memory;
     private readonly Virtqueue _queue;
@@ -91,7 +105,7 @@ internal sealed class VringBench
             ushort d0 = (ushort)(DescriptorsPerChain * c);
             ulong header = DataBase + ((ulong)c * ChainStride);
             WriteDescriptor(d0, new VringDesc(header, HeaderLength, VringDesc.FlagNext, (ushort)(d0 + 1)));
-            WriteDescriptor(d0 + 1, new VringDesc(header + 4096, DataLength, VringDesc.FlagNext | VringDesc.FlagWrite, (ushort)(d0 + 2)));
+            WriteDescriptor(d0 + 1, new VringDesc(header + DataOffset, DataLength, VringDesc.FlagNext | VringDesc.FlagWrite, (ushort)(d0 + 2)));
             WriteDescriptor(d0 + 2, new VringDesc(header + HeaderLength, StatusLength, VringDesc.FlagWrite, 0));
         }
     }
@@ -104,17 +118,48 @@ internal sealed class VringBench
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(chains);
 
-        VringBench warmUp = new(long.MaxValue);
-        long warmUpStart = Stopwatch.GetTimestamp();
-        while (Stopwatch.GetElapsedTime(warmUpStart) < s_warmUpTime)
+        WarmUp();
+        return new VringBench(chains).Run();
+    }
+
+    /// <summary>
+    /// Runs rounds on a throwaway ring until tiered compilation has settled: at least
+    /// <see cref="s_minWarmUp"/>, and no method compiled for <see cref="s_jitQuietTime"/>.
+    /// </summary>
+    /// <remarks>
+    /// A fixed warm-up is not enough on a loaded machine: the background thread that
+    /// recompiles the round competes for the CPU too, and a timed run that starts before it
+    /// is done measures unoptimised code. The JIT's own count of compiled methods says when
+    /// it has finished.
+    /// </remarks>
+    private static void WarmUp()
+    {
+        VringBench bench = new(long.MaxValue);
+        long start = Stopwatch.GetTimestamp();
+        long lastJitChange = start;
+        long compiled = JitInfo.GetCompiledMethodCount();
+        while (true)
         {
-            for (int i = 0; i < 1000; i++)
+            for (int i = 0; i < WarmUpBatchRounds; i++)
             {
-                warmUp.Round();
+                bench.Round();
+            }
+
+            long now = Stopwatch.GetTimestamp();
+            long count = JitInfo.GetCompiledMethodCount();
+            if (count != compiled)
+            {
+                compiled = count;
+                lastJitChange = now;
+            }
+
+            TimeSpan elapsed = Stopwatch.GetElapsedTime(start, now);
+            bool settled = elapsed >= s_minWarmUp && Stopwatch.GetElapsedTime(lastJitChange, now) >= s_jitQuietTime;
+            if (settled || elapsed >= s_maxWarmUp)
+            {
+                return;
             }
         }
-
-        return new VringBench(chains).Run();
     }
 
     private VringBenchResult Run()
