@@ -2,8 +2,12 @@ using System.CommandLine;
 using System.Text;
 using LguestSim.Backends.Simulated;
 using LguestSim.Backends.Simulated.Scenarios;
+using LguestSim.Engine.Devices.Net;
+using LguestSim.Engine.Launch;
 using LguestSim.Engine.Loader;
 using LguestSim.Host.Block;
+using LguestSim.Host.Tap;
+using LguestSim.Host.Waking;
 
 namespace LguestSim.Cli;
 
@@ -41,6 +45,16 @@ internal static class SimCommand
         {
             Description = "Print transcript lines as they happen instead of all at the end.",
         };
+        var tunnet = new Option<string[]>("--tunnet")
+        {
+            Description = "Put the scenario's (first, second, …) net device on a real tap: --tunnet=ADDRESS gives the tap that IPv4 address and brings it up, "
+                + "--tunnet=bridge:NAME attaches it to bridge NAME (spec §5.2). Repeatable, in net-device order. Needs root (CAP_NET_ADMIN).",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var pcap = new Option<FileInfo?>("--pcap")
+        {
+            Description = "Write every frame crossing the net device(s), both directions, to this classic pcap file (Ethernet), for tcpdump -r or tshark -r.",
+        };
         Option<string> consoleOption = ConsoleChoice.CreateOption();
         Option<bool> crashOption = ConsoleChoice.CreateCrashOption();
 
@@ -50,6 +64,8 @@ internal static class SimCommand
         {
             scenario, block, transcript, kernel, initrd, verbose, words,
         };
+        command.Options.Add(tunnet);
+        command.Options.Add(pcap);
         command.Options.Add(consoleOption);
         command.Options.Add(crashOption);
         command.SetAction(parse => Run(
@@ -61,12 +77,27 @@ internal static class SimCommand
             parse.GetValue(initrd),
             parse.GetValue(words) ?? [],
             parse.GetValue(consoleOption) ?? "sim",
-            parse.GetValue(crashOption)));
+            parse.GetValue(crashOption),
+            parse.GetValue(tunnet) ?? [],
+            parse.GetValue(pcap)));
         return command;
     }
 
-    private static int Run(FileInfo? scenarioFile, FileInfo? blockFile, FileInfo? transcriptFile, bool verbose, FileInfo? kernelFile, FileInfo? initrdFile, string[] words, string consoleMode, bool crashOnOutput)
+    private static int Run(FileInfo? scenarioFile, FileInfo? blockFile, FileInfo? transcriptFile, bool verbose, FileInfo? kernelFile, FileInfo? initrdFile, string[] words, string consoleMode, bool crashOnOutput, string[] tunnetValues, FileInfo? pcapFile)
     {
+        // Every --tunnet value is checked before anything is created.
+        var tunnets = new List<TunNetArgument>();
+        foreach (string value in tunnetValues)
+        {
+            if (!TunNetArgument.TryParse(value, out TunNetArgument? argument, out string? why))
+            {
+                Console.Error.WriteLine($"lguestsim: {why}");
+                return 1;
+            }
+
+            tunnets.Add(argument);
+        }
+
         uint? memoryMiB = null;
         if (kernelFile is null && (initrdFile is not null || words.Length > 0))
         {
@@ -108,6 +139,17 @@ internal static class SimCommand
             return 1;
         }
 
+        int netDevices = scenario.Devices.Count(d => d.Kind == DeviceKind.Net);
+        if (tunnets.Count > netDevices)
+        {
+            Console.Error.WriteLine($"lguestsim: --tunnet given {tunnets.Count} time(s) but scenario {scenario.Name} has {netDevices} net device(s)");
+            return 1;
+        }
+
+        // Real taps have real time; a simulated run's capture is stamped 1 ms a frame, the same every run.
+        using PcapWriter? capture = pcapFile is null ? null : PcapWriter.Create(pcapFile.FullName, tunnets.Count > 0 ? TimeProvider.System : null);
+        var opened = new List<TunTap>();
+
         // From here until it is disposed, a terminal on stdin is raw (--console=tty).
         using ConsoleChoice consoleChoice = ConsoleChoice.Open(consoleMode, crashOnOutput);
         var options = new SimulationOptions
@@ -120,7 +162,9 @@ internal static class SimCommand
             KernelArguments = words.Skip(1).ToArray(),
             MemoryMiB = memoryMiB,
             ConsolePort = consoleChoice.Port,
-            CreateWaker = consoleChoice.CreateWaker,
+            CreateWaker = consoleChoice.CreateWaker ?? (tunnets.Count > 0 ? channel => new PollWaker(channel) : null),
+            OpenTap = tunnets.Count == 0 ? null : index => index < tunnets.Count ? Opened(opened, TunTap.Open(tunnets[index])) : null,
+            WrapTap = capture is null ? null : tap => new PcapTap(tap, capture),
         };
         SimulationResult result = SimulationRunner.Run(scenario, options);
 
@@ -132,6 +176,22 @@ internal static class SimCommand
         }
 
         Console.Out.Write("---\n" + result.Summary);
+        foreach (TunTap tap in opened)
+        {
+            string how = tap.Argument.IsBridge ? $"on bridge {tap.Argument.BridgeName}" : TunNetArgument.FormatAddress(tap.Argument.Address);
+            Console.Out.Write($"tap: {tap.Name} ({how}), host MAC {FormatMac(tap.InterfaceAddress)}, guest MAC {FormatMac(tap.HardwareAddress)}\n");
+        }
+
+        if (capture is not null)
+        {
+            Console.Out.Write($"pcap: {capture.FrameCount} frames written to {pcapFile}\n");
+        }
+
+        if (result.Exit.Kind == LauncherExitKind.HostError)
+        {
+            Console.Error.WriteLine($"lguestsim: {result.Exit.Message}");
+        }
+
         if (transcriptFile is not null)
         {
             // Write beside the target and rename, so an interrupted run never leaves half a file.
@@ -142,4 +202,12 @@ internal static class SimCommand
 
         return result.ExitStatus;
     }
+
+    private static TunTap Opened(List<TunTap> opened, TunTap tap)
+    {
+        opened.Add(tap);
+        return tap;
+    }
+
+    private static string FormatMac(ReadOnlySpan<byte> mac) => Backends.Simulated.Guest.NetDriver.FormatMac(mac);
 }

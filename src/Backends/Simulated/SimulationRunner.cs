@@ -50,6 +50,15 @@ public sealed class SimulationOptions
     /// </summary>
     public IConsolePort? ConsolePort { get; init; }
 
+    /// <summary>
+    /// Opens a real tap for the net device with this index (0-based, scenario order), or
+    /// returns null to keep the in-memory one. The runner disposes what it opens.
+    /// </summary>
+    public Func<int, ITap?>? OpenTap { get; init; }
+
+    /// <summary>Wraps each net device's tap, real or in-memory (e.g. a pcap recorder).</summary>
+    public Func<ITap, ITap>? WrapTap { get; init; }
+
     /// <summary>How long a halted guest may wait with nothing to wake it.</summary>
     public TimeSpan HaltTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }
@@ -71,17 +80,19 @@ public static class SimulationRunner
     /// <summary>Runs <paramref name="scenario"/>.</summary>
     /// <exception cref="LauncherException">The machine cannot be set up (e.g. too many devices).</exception>
     /// <exception cref="IOException">A block file cannot be created or opened.</exception>
+    /// <exception cref="LguestHostException">A real tap cannot be set up (a failure during the run ends it instead, as <see cref="LauncherExitKind.HostError"/>).</exception>
     public static SimulationResult Run(Scenario scenario, SimulationOptions options)
     {
         var transcript = new T(options.Echo);
         var temporaryFiles = new List<string>();
         var stores = new List<IBlockStore>();
+        var realTaps = new List<ITap>();
         try
         {
             ulong mem = (options.MemoryMiB ?? scenario.MemoryMiB) * 1024 * 1024;
             var console = new MemoryConsolePort(transcript, options.ConsolePort);
-            var taps = scenario.Devices.Where(d => d.Kind == DeviceKind.Net).Select(d => new MemoryTap(d.Mac!)).ToList();
-            var host = new SimulatedHost(console, taps);
+            (List<MemoryTap?> taps, List<ITap> deviceTaps) = CreateTaps(scenario, options, transcript, realTaps);
+            var host = new SimulatedHost(console, taps, deviceTaps);
             int blockIndex = 0;
             foreach (DeviceSpec spec in scenario.Devices.Where(d => d.Kind == DeviceKind.Block))
             {
@@ -110,6 +121,7 @@ public static class SimulationRunner
                     LauncherExitKind.GuestDied => $"end: guest died: {exit.Message}",
                     LauncherExitKind.GuestFault => $"end: guest fault {exit.Fault}: {exit.Message}",
                     LauncherExitKind.Requested => $"end: exit requested: {exit.Message}",
+                    LauncherExitKind.HostError => $"end: host error: {exit.Message}",
                     _ => $"end: {exit.Message}",
                 });
                 transcript.Line($"exit status {status.ToString(CultureInfo.InvariantCulture)}");
@@ -122,6 +134,11 @@ public static class SimulationRunner
             foreach (IBlockStore s in stores)
             {
                 (s as IDisposable)?.Dispose();
+            }
+
+            foreach (ITap t in realTaps)
+            {
+                (t as IDisposable)?.Dispose();
             }
 
             foreach (string f in temporaryFiles)
@@ -143,7 +160,7 @@ public static class SimulationRunner
         {
             devices.Add(spec.Kind switch
             {
-                DeviceKind.Net => NetDevice.Create(page, host.Taps[net++]),
+                DeviceKind.Net => NetDevice.Create(page, host.DeviceTaps[net++]),
                 DeviceKind.Block => BlockDevice.Create(page, stores[block++]),
                 _ => ConsoleDevice.Create(page, host.Console),
             });
@@ -183,6 +200,12 @@ public static class SimulationRunner
         {
             exit = launcher.Run();
         }
+        catch (LguestHostException e)
+        {
+            // A host failure under the Launcher (a tap read ≤ 0): the run ends here, and the
+            // transcript says how, as the CLI would.
+            exit = new LauncherExit(LauncherExitKind.HostError, 1, e.Message);
+        }
         finally
         {
             StopBlockWorkers(devices, channel);
@@ -204,6 +227,41 @@ public static class SimulationRunner
         }
 
         channel.Dispose();
+    }
+
+    /// <summary>
+    /// The net devices' host ends, in scenario order: a real tap where
+    /// <see cref="SimulationOptions.OpenTap"/> gives one (null in the first list then), else
+    /// an in-memory one, answering as <c>host-ip</c> if the scenario gives it; each wrapped by
+    /// <see cref="SimulationOptions.WrapTap"/>.
+    /// </summary>
+    private static (List<MemoryTap?> Memory, List<ITap> Devices) CreateTaps(Scenario scenario, SimulationOptions options, T transcript, List<ITap> realTaps)
+    {
+        var memoryTaps = new List<MemoryTap?>();
+        var deviceTaps = new List<ITap>();
+        foreach (DeviceSpec d in scenario.Devices.Where(d => d.Kind == DeviceKind.Net))
+        {
+            ITap? real = options.OpenTap?.Invoke(deviceTaps.Count);
+            MemoryTap? inMemory = null;
+            if (real is not null)
+            {
+                realTaps.Add(real);
+            }
+            else
+            {
+                inMemory = new MemoryTap(d.Mac!);
+                if (d.HostIp != 0)
+                {
+                    inMemory.AnswerAs(d.HostIp, Scenarios.ScenarioGuest.HostMac, transcript);
+                }
+            }
+
+            memoryTaps.Add(inMemory);
+            ITap tap = real ?? inMemory!;
+            deviceTaps.Add(options.WrapTap?.Invoke(tap) ?? tap);
+        }
+
+        return (memoryTaps, deviceTaps);
     }
 
     /// <summary>The boot_params a Launcher writes without a kernel: e820 and an empty command line (spec §7.6).</summary>

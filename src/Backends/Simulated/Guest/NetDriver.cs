@@ -14,6 +14,9 @@ public sealed class NetDriver
     /// <summary>Receive buffer data size: Ethernet header + 1500.</summary>
     public const int RxDataSize = 1514;
 
+    /// <summary>The byte the driver fills fresh receive headers with.</summary>
+    private const byte HeaderPoison = 0xa5;
+
     private readonly GuestContext _guest;
     private readonly BusDevice _device;
     private readonly Queue<byte[]> _received = new();
@@ -34,6 +37,15 @@ public sealed class NetDriver
 
     /// <summary>Frames received and not yet taken by <see cref="TryReceive"/>.</summary>
     public int Pending => _received.Count;
+
+    /// <summary>Receive buffers the device holds (added and not yet used).</summary>
+    public int RxOutstanding => _rxOutstanding;
+
+    /// <summary>
+    /// While set, used receive buffers are not replaced (<c>net.rx-hold</c>): the ring runs
+    /// dry, and the Launcher must warn and stop listening until <see cref="RefillRx"/> kicks.
+    /// </summary>
+    public bool RxHeld { get; set; }
 
     /// <summary>Probe (spec §8.5): CSUM (not offered), MAC, rx and tx queues, fill rx.</summary>
     /// <returns>False when not even one receive buffer could be added (the probe fails).</returns>
@@ -99,6 +111,17 @@ public sealed class NetDriver
         return _received.TryDequeue(out frame!);
     }
 
+    /// <summary>Waits until the device has used every receive buffer (<c>net.rx-drain</c>).</summary>
+    public void WaitRxDry() => _guest.WaitUntil(() => _rxOutstanding == 0);
+
+    /// <summary>Fills the receive ring again and kicks it (<c>net.rx-refill</c>): the kick makes the Launcher listen again.</summary>
+    public void RefillRx()
+    {
+        int before = _rxOutstanding;
+        FillRx();
+        _guest.Transcript.Line($"guest: net rx refill: {_rxOutstanding - before} buffers added, {_rxOutstanding} outstanding");
+    }
+
     /// <summary>Formats a MAC as aa:bb:cc:dd:ee:ff.</summary>
     public static string FormatMac(ReadOnlySpan<byte> mac) => Convert.ToHexStringLower(mac.ToArray()) is var h
         ? string.Join(':', Enumerable.Range(0, 6).Select(i => h.Substring(i * 2, 2)))
@@ -122,6 +145,9 @@ public sealed class NetDriver
         {
             ulong header = _guest.Heap.Allocate(VirtioNetHdr.Size);
             ulong data = _guest.Heap.Allocate(RxDataSize);
+
+            // Poison the header: the Launcher must zero all ten bytes of it (OnRx checks).
+            _guest.Memory.GetSpan(header, VirtioNetHdr.Size).Fill(HeaderPoison);
             GuestBuffer[] sg = [new(header, VirtioNetHdr.Size), new(data, RxDataSize)];
             if (_rx.TryAddBuf([], sg, (header, data)) < 0)
             {
@@ -145,6 +171,7 @@ public sealed class NetDriver
             {
                 (ulong header, ulong data) = ((ulong, ulong))token!;
                 _rxOutstanding--;
+                CheckRxBuffer(head, header, length);
                 if (length < VirtioNetHdr.Size + 14)
                 {
                     _guest.Transcript.Line($"guest: net rx head={head} len={length} dropped (short)");
@@ -161,12 +188,32 @@ public sealed class NetDriver
                 _guest.Heap.Free(data);
             }
 
-            if (_rxOutstanding < _rxMax / 2)
+            if (_rxOutstanding < _rxMax / 2 && !RxHeld)
             {
                 FillRx();
             }
         }
         while (!_rx.EnableCallbacks());
+    }
+
+    /// <summary>
+    /// What the Launcher owes every used receive buffer: a used length that fits the
+    /// buffers it was given (10 + 1514) and a virtio_net_hdr zeroed in full. A guest kernel
+    /// would not notice either; this harness must.
+    /// </summary>
+    private void CheckRxBuffer(ushort head, ulong header, uint length)
+    {
+        if (length > VirtioNetHdr.Size + RxDataSize)
+        {
+            _guest.Transcript.Line($"guest: net rx head={head} len={length} is longer than the buffers given");
+            _guest.Panic($"net rx head {head}: used length {length} exceeds the {VirtioNetHdr.Size + RxDataSize}-byte buffers");
+        }
+
+        if (_guest.Memory.GetSpan(header, VirtioNetHdr.Size).ContainsAnyExcept((byte)0))
+        {
+            _guest.Transcript.Line($"guest: net rx head={head} header not zeroed: {Convert.ToHexStringLower(_guest.Memory.GetSpan(header, VirtioNetHdr.Size))}");
+            _guest.Panic($"net rx head {head}: virtio_net_hdr not zeroed");
+        }
     }
 
     private void OnTx()

@@ -15,6 +15,8 @@ public sealed class MemoryTap : ITap
     private readonly Queue<byte[]> _fromGuest = new();
     private readonly byte[] _mac;
     private readonly QueueInputSource _source;
+    private HostIpResponder? _responder;
+    private int? _failNextRead;
 
     /// <summary>Creates the tap with hardware address <paramref name="mac"/>.</summary>
     public MemoryTap(ReadOnlySpan<byte> mac)
@@ -24,9 +26,31 @@ public sealed class MemoryTap : ITap
         {
             lock (_gate)
             {
-                return _toGuest.Count > 0;
+                return _toGuest.Count > 0 || _failNextRead.HasValue;
             }
         });
+    }
+
+    /// <summary>
+    /// Lets the host side own IPv4 address <paramref name="address"/> (the scenario's
+    /// <c>net host-ip=</c>): frames the guest sends to it are answered by a
+    /// <see cref="HostIpResponder"/> instead of waiting for <c>host.net.expect</c>.
+    /// </summary>
+    public void AnswerAs(uint address, byte[] hostMac, Transcript.Transcript transcript) =>
+        _responder = new HostIpResponder(address, hostMac, transcript, Inject);
+
+    /// <summary>
+    /// Makes the next read return <paramref name="result"/> (0, or a negative errno) instead
+    /// of a frame, and the tap readable so that the Launcher reads: a failing host tap.
+    /// </summary>
+    public void FailNextRead(int result)
+    {
+        lock (_gate)
+        {
+            _failNextRead = result;
+        }
+
+        _source.Signal();
     }
 
     /// <inheritdoc/>
@@ -61,6 +85,12 @@ public sealed class MemoryTap : ITap
         byte[] frame;
         lock (_gate)
         {
+            if (_failNextRead is { } failure)
+            {
+                _failNextRead = null;
+                return failure;
+            }
+
             if (!_toGuest.TryDequeue(out frame!))
             {
                 return -11; // EAGAIN
@@ -93,6 +123,11 @@ public sealed class MemoryTap : ITap
         }
 
         byte[] frame = bytes.ToArray();
+        if (_responder?.TryHandle(frame) == true)
+        {
+            return frame.Length;
+        }
+
         lock (_gate)
         {
             _fromGuest.Enqueue(frame);

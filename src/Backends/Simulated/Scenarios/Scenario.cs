@@ -37,7 +37,8 @@ public enum DeviceKind
 /// <param name="SizeBytes">For block: the size of the temporary file.</param>
 /// <param name="Fill">For block: how the temporary file is filled.</param>
 /// <param name="File">For block: an existing file to use instead of a temporary one.</param>
-public sealed record DeviceSpec(DeviceKind Kind, byte[]? Mac = null, long SizeBytes = 0, DataPattern? Fill = null, string? File = null);
+/// <param name="HostIp">For net: the in-memory host side's IPv4 address (<c>host-ip=</c>; host order), 0 for none.</param>
+public sealed record DeviceSpec(DeviceKind Kind, byte[]? Mac = null, long SizeBytes = 0, DataPattern? Fill = null, string? File = null, uint HostIp = 0);
 
 /// <summary>One line of a scenario after parsing.</summary>
 public sealed class ScenarioStep

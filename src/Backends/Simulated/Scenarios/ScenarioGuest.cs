@@ -10,8 +10,9 @@ namespace LguestSim.Backends.Simulated.Scenarios;
 
 /// <summary>The host ends of the simulated devices, shared across reboots.</summary>
 /// <param name="Console">The console's keyboard and screen.</param>
-/// <param name="Taps">The in-memory taps, one per net device, in device order.</param>
-public sealed record SimulatedHost(MemoryConsolePort Console, IReadOnlyList<MemoryTap> Taps);
+/// <param name="Taps">The in-memory taps, one per net device, in device order (null where the device has a real tap).</param>
+/// <param name="DeviceTaps">What each net device is built on, in device order (wrapped, e.g. for pcap).</param>
+public sealed record SimulatedHost(MemoryConsolePort Console, IReadOnlyList<MemoryTap?> Taps, IReadOnlyList<Engine.HostIo.ITap> DeviceTaps);
 
 /// <summary>
 /// The simulated guest kernel running a scenario: it boots (bus scan and driver probes) and
@@ -34,6 +35,7 @@ public sealed class ScenarioGuest
     private ConsoleDriver? _console;
     private BlockDriver? _block;
     private NetDriver? _net;
+    private Guest.Ip.GuestIpStack? _ip;
 
     /// <summary>Prepares the guest to play <paramref name="scenario"/> from step <paramref name="firstStep"/>.</summary>
     public ScenarioGuest(Scenario scenario, int firstStep, SimulatedHost host, T transcript, GuestMemory memory, ulong memorySize)
@@ -119,7 +121,12 @@ public sealed class ScenarioGuest
                 Net().Send(Frame(step, Net().Mac, isHost: false));
                 break;
             case "net.expect":
-                ExpectFrame(step, Net().Receive(), "guest");
+                // count=N: N frames, the i-th with seed:S+i when data=seed:S.
+                for (int i = 0; i < (int)ScenarioParser.Number(step, "count", 1); i++)
+                {
+                    ExpectFrame(step, Net().Receive(), "guest", i);
+                }
+
                 break;
             case "host.type":
                 _transcript.Line($"host: type {T.Quote(Bytes(step.Words[0]))}");
@@ -130,14 +137,27 @@ public sealed class ScenarioGuest
                 _host.Console.CloseInput();
                 break;
             case "host.net.send":
-                byte[] frame = Frame(step, HostMac, isHost: true);
-                _transcript.Line($"host: tap send len={frame.Length} {NetDriver.Describe(frame)}");
-                Tap(step).Inject(frame);
+                for (int i = 0; i < (int)ScenarioParser.Number(step, "count", 1); i++)
+                {
+                    byte[] frame = Frame(step, HostMac, isHost: true, i);
+                    _transcript.Line($"host: tap send len={frame.Length} {NetDriver.Describe(frame)}");
+                    Tap(step).Inject(frame);
+                }
+
                 break;
             case "host.net.expect":
                 Check(step, Tap(step).TryTakeTransmitted(out byte[] sent), "no frame came out of the tap");
                 _transcript.Line($"host: tap got len={sent.Length} {NetDriver.Describe(sent)}");
                 ExpectFrame(step, sent, "host");
+                break;
+            case "host.net.read-error":
+            case "net.arp":
+            case "net.ping":
+            case "net.ping-wait":
+            case "net.rx-hold":
+            case "net.rx-drain":
+            case "net.rx-refill":
+                NetStep(step);
                 break;
             case "reset":
                 ResetAndReprobe(step.Words[0]);
@@ -200,6 +220,7 @@ public sealed class ScenarioGuest
                 break;
             case VirtioDeviceType.Net:
                 _net = new NetDriver(_guest, device);
+                _ip = null;
                 ok = _net.Probe();
                 break;
         }
@@ -292,7 +313,7 @@ public sealed class ScenarioGuest
         }
     }
 
-    private byte[] Frame(ScenarioStep step, byte[] ownMac, bool isHost)
+    private byte[] Frame(ScenarioStep step, byte[] ownMac, bool isHost, int index = 0)
     {
         int len = (int)ScenarioParser.Number(step, "len", 60);
         Check(step, len >= 14 && len <= 1514, $"frame length {len} outside 14..1514");
@@ -320,11 +341,12 @@ public sealed class ScenarioGuest
             DataPattern.TryParse(p, out payload);
         }
 
+        payload = payload.IsFill ? payload : payload with { Value = payload.Value + (ulong)index };
         payload.Generate(len - 14).CopyTo(frame, 14);
         return frame;
     }
 
-    private void ExpectFrame(ScenarioStep step, byte[] frame, string who)
+    private void ExpectFrame(ScenarioStep step, byte[] frame, string who, int index = 0)
     {
         if (step.Named.ContainsKey("len"))
         {
@@ -334,6 +356,7 @@ public sealed class ScenarioGuest
 
         if (step.Named.TryGetValue("data", out string? p) && DataPattern.TryParse(p, out DataPattern pattern))
         {
+            pattern = pattern.IsFill ? pattern : pattern with { Value = pattern.Value + (ulong)index };
             Check(step, frame.Length >= 14 && pattern.Generate(frame.Length - 14).AsSpan().SequenceEqual(frame.AsSpan(14)), $"{who} frame payload differs from {pattern}");
         }
     }
@@ -436,7 +459,61 @@ public sealed class ScenarioGuest
     private MemoryTap Tap(ScenarioStep step)
     {
         Check(step, _host.Taps.Count > 0, "no net device");
-        return _host.Taps[0];
+        Check(step, _host.Taps[0] is not null, $"{step.Verb} needs the in-memory tap, but the net device is on a real tap");
+        return _host.Taps[0]!;
+    }
+
+    /// <summary>The guest's IPv4 over the (first) net device, and the receive-ring controls.</summary>
+    private void NetStep(ScenarioStep step)
+    {
+        Action<string> fail = message => Check(step, false, message);
+        switch (step.Verb)
+        {
+            case "host.net.read-error":
+                int errno = (int)ScenarioParser.Number(step, "errno", 5);
+                _transcript.Line(errno == 0 ? "host: the next tap read returns 0 bytes" : $"host: the next tap read fails with errno {errno}");
+                Tap(step).FailNextRead(-errno);
+                break;
+            case "net.arp":
+                Ip().Arp(Address(step.Words[0]), Address(step.Named["from"]), fail);
+                break;
+            case "net.ping":
+                Ip().Ping(
+                    Address(step.Words[0]),
+                    Address(step.Named["from"]),
+                    (int)ScenarioParser.Number(step, "count", 1),
+                    (int)ScenarioParser.Number(step, "size", 56),
+                    wait: !step.Has("nowait"),
+                    fail);
+                break;
+            case "net.ping-wait":
+                _transcript.Line($"guest: ip waiting for {Ip().Outstanding} echo replies");
+                Ip().WaitForReplies(fail);
+                _transcript.Line("guest: ip every echo request answered");
+                break;
+            case "net.rx-hold":
+                Net().RxHeld = true;
+                _transcript.Line($"guest: net rx hold: used receive buffers are not replaced ({Net().RxOutstanding} outstanding)");
+                break;
+            case "net.rx-drain":
+                Check(step, Net().RxHeld, "net.rx-drain needs net.rx-hold first (the driver refills otherwise)");
+                _transcript.Line($"guest: net rx drain: waiting until the device has used all {Net().RxOutstanding} receive buffers");
+                Net().WaitRxDry();
+                _transcript.Line($"guest: net rx ring dry; {Net().Pending} frames received and not yet taken");
+                break;
+            case "net.rx-refill":
+                Net().RxHeld = false;
+                Net().RefillRx();
+                break;
+        }
+    }
+
+    private Guest.Ip.GuestIpStack Ip() => _ip ??= new Guest.Ip.GuestIpStack(_guest, Net());
+
+    private static uint Address(string text)
+    {
+        Guest.Ip.Packets.TryParseAddress(text, out uint address);
+        return address;
     }
 
     private void Check(ScenarioStep step, [DoesNotReturnIf(false)] bool condition, string message)

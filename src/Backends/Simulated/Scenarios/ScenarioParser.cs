@@ -15,7 +15,7 @@ public static class ScenarioParser
     private static readonly Dictionary<string, Shape> s_verbs = new(StringComparer.Ordinal)
     {
         ["memory"] = new(1, 1, [], [], Setup: true),
-        ["net"] = new(0, 0, ["mac"], [], Setup: true),
+        ["net"] = new(0, 0, ["mac", "host-ip"], [], Setup: true),
         ["block"] = new(0, 0, ["size", "fill", "file"], [], Setup: true),
         ["console"] = new(0, 0, [], [], Setup: true),
         ["boot"] = new(0, 0, [], []),
@@ -29,11 +29,18 @@ public static class ScenarioParser
         ["block.kick"] = new(0, 0, [], []),
         ["idle"] = new(0, 0, [], []),
         ["net.send"] = new(0, 0, ["len", "data", "dst", "type"], []),
-        ["net.expect"] = new(0, 0, ["len", "data"], []),
+        ["net.expect"] = new(0, 0, ["len", "data", "count"], []),
         ["host.type"] = new(1, 1, [], []),
         ["host.console.eof"] = new(0, 0, [], []),
-        ["host.net.send"] = new(0, 0, ["len", "data", "dst", "src", "type"], []),
+        ["host.net.send"] = new(0, 0, ["len", "data", "dst", "src", "type", "count"], []),
         ["host.net.expect"] = new(0, 0, ["len", "data"], []),
+        ["host.net.read-error"] = new(0, 0, ["errno"], []),
+        ["net.arp"] = new(1, 1, ["from"], []),
+        ["net.ping"] = new(1, 1, ["from", "count", "size"], ["nowait"]),
+        ["net.ping-wait"] = new(0, 0, [], []),
+        ["net.rx-hold"] = new(0, 0, [], []),
+        ["net.rx-drain"] = new(0, 0, [], []),
+        ["net.rx-refill"] = new(0, 0, [], []),
         ["reset"] = new(1, 1, [], []),
         ["ring.desc"] = new(3, 3, ["addr", "len", "flags", "next"], []),
         ["ring.publish"] = new(3, 3, [], []),
@@ -44,7 +51,7 @@ public static class ScenarioParser
         ["reboot"] = new(0, 0, [], []),
     };
 
-    private static readonly string[] s_numberKeys = ["sector", "count", "segments", "len", "vq", "addr", "flags", "next", "type", "size"];
+    private static readonly string[] s_numberKeys = ["sector", "count", "segments", "len", "vq", "addr", "flags", "next", "type", "size", "errno"];
 
     /// <summary>Verbs the format knows.</summary>
     public static IEnumerable<string> Verbs => s_verbs.Keys;
@@ -257,9 +264,55 @@ public static class ScenarioParser
             throw new ScenarioException(step.File, step.Line, $"bad memory size '{step.Words[0]}' (1 to 1024 MiB)");
         }
 
+        ValidateNet(step);
         if (step.Verb is "block.write" && !step.Named.ContainsKey("data"))
         {
             throw new ScenarioException(step.File, step.Line, "block.write needs data=fill:HH or data=seed:N");
+        }
+    }
+
+    /// <summary>The IPv4 words and keys of the net verbs: dotted quads, and sizes a frame can carry.</summary>
+    private static void ValidateNet(ScenarioStep step)
+    {
+        foreach ((string key, string value) in step.Named)
+        {
+            if (key is "from" or "host-ip" && !Guest.Ip.Packets.TryParseAddress(value, out _))
+            {
+                throw new ScenarioException(step.File, step.Line, $"bad IPv4 address '{value}' for {key}");
+            }
+        }
+
+        if (step.Verb is not ("net.arp" or "net.ping"))
+        {
+            return;
+        }
+
+        if (!Guest.Ip.Packets.TryParseAddress(step.Words[0], out uint target) || target == 0)
+        {
+            throw new ScenarioException(step.File, step.Line, $"bad IPv4 address '{step.Words[0]}'");
+        }
+
+        if (!step.Named.ContainsKey("from"))
+        {
+            throw new ScenarioException(step.File, step.Line, $"{step.Verb} needs from=ADDRESS (the guest's own address)");
+        }
+
+        if (step.Verb == "net.ping")
+        {
+            if (Guest.Ip.Packets.TryParseAddress(step.Named["from"], out uint from) && from == 0)
+            {
+                throw new ScenarioException(step.File, step.Line, "net.ping needs a real from= address, not 0.0.0.0");
+            }
+
+            if (Number(step, "count", 1) is 0 or > 10000)
+            {
+                throw new ScenarioException(step.File, step.Line, "count must be 1 to 10000");
+            }
+
+            if (Number(step, "size", 56) > 1472)
+            {
+                throw new ScenarioException(step.File, step.Line, "size must be at most 1472 (1500 less the IPv4 and ICMP headers)");
+            }
         }
     }
 
@@ -278,7 +331,13 @@ public static class ScenarioParser
                     TryParseMac(m, out mac);
                 }
 
-                scenario.Devices.Add(new DeviceSpec(DeviceKind.Net, Mac: mac));
+                uint hostIp = 0;
+                if (step.Named.TryGetValue("host-ip", out string? h))
+                {
+                    Guest.Ip.Packets.TryParseAddress(h, out hostIp);
+                }
+
+                scenario.Devices.Add(new DeviceSpec(DeviceKind.Net, Mac: mac, HostIp: hostIp));
                 break;
             case "block":
                 DataPattern fill = new(true, 0);
