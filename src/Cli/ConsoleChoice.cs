@@ -67,15 +67,29 @@ internal sealed class ConsoleChoice : IDisposable
     /// <summary>Restores the terminal (idempotent).</summary>
     public void Dispose() => _terminal?.Dispose();
 
-    /// <summary>Passes everything through, except that the first write throws (for the unhandled-exception test).</summary>
+    /// <summary>
+    /// Passes everything through, except that a write crashes the process: the exception is
+    /// thrown on a thread of its own, where nothing catches it and no <c>finally</c> or
+    /// <c>using</c> of the run loop gets to run, so only the terminal's crash hook can restore.
+    /// </summary>
     private sealed class CrashingPort(IConsolePort inner) : IConsolePort
     {
         public InputSource Input => inner.Input;
 
         public int Read(GuestMemory memory, ReadOnlySpan<GuestBuffer> buffers) => inner.Read(memory, buffers);
 
-        public int Write(GuestMemory memory, ReadOnlySpan<GuestBuffer> buffers) =>
-            throw new InvalidOperationException("test-only crash on console output (--test-crash-on-console-output)");
+        public int Write(GuestMemory memory, ReadOnlySpan<GuestBuffer> buffers)
+        {
+            var crash = new Thread(() => throw new InvalidOperationException("test-only crash on console output (--test-crash-on-console-output)"))
+            {
+                Name = "test-only crash",
+            };
+            crash.Start();
+            crash.Join();
+
+            // Not reached: the unhandled exception ends the process.
+            return inner.Write(memory, buffers);
+        }
 
         public void InputFailed() => inner.InputFailed();
     }

@@ -1,7 +1,7 @@
 using FsCheck.Xunit;
 using Xunit;
 
-namespace LguestSim.Tests.Property.Devices.Console;
+namespace LguestSim.Tests.Property.Devices.ConsoleTests;
 
 /// <summary>
 /// The three-Ctrl-C rule of spec §5.1 against a fake clock: three reads that are each exactly

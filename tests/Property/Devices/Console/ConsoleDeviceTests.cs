@@ -2,7 +2,7 @@ using LguestSim.Engine;
 using LguestSim.Engine.Abi;
 using Xunit;
 
-namespace LguestSim.Tests.Property.Devices.Console;
+namespace LguestSim.Tests.Property.Devices.ConsoleTests;
 
 /// <summary>
 /// The console's input and output paths (spec §5.1) and its fatal conditions (spec §9,

@@ -5,7 +5,9 @@ using LguestSim.Engine.HostIo;
 using LguestSim.Engine.Memory;
 using LguestSim.Engine.Virtio;
 
-namespace LguestSim.Tests.Property.Devices.Console;
+// Not ".Console": a namespace of that name would hide System.Console from every test in the
+// enclosing namespaces.
+namespace LguestSim.Tests.Property.Devices.ConsoleTests;
 
 /// <summary>
 /// A console device on a real device page, driven directly: the test plays the guest (raw
