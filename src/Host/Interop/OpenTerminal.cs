@@ -18,22 +18,26 @@ internal static partial class Sys
         int fd = PosixOpenpt(LibC.O_RDWR | LibC.O_NOCTTY | LibC.O_CLOEXEC);
         if (fd < 0)
         {
-            throw new IOException($"posix_openpt failed (errno {Marshal.GetLastPInvokeError()})");
+            int errno = Marshal.GetLastPInvokeError();
+            throw new IOException($"posix_openpt failed (errno {errno})");
         }
 
         // SafeFileHandle cannot be handed an fd after construction, so it wraps the fd at
         // once; IsInvalid is "< 0" for it, so fd 0 would be valid too.
         var master = new SafeFileHandle(new IntPtr(fd), ownsHandle: true);
+        bool opened = false;
         try
         {
             if (Grantpt(master) != 0)
             {
-                throw new IOException($"grantpt failed (errno {Marshal.GetLastPInvokeError()})");
+                int errno = Marshal.GetLastPInvokeError();
+                throw new IOException($"grantpt failed (errno {errno})");
             }
 
             if (Unlockpt(master) != 0)
             {
-                throw new IOException($"unlockpt failed (errno {Marshal.GetLastPInvokeError()})");
+                int errno = Marshal.GetLastPInvokeError();
+                throw new IOException($"unlockpt failed (errno {errno})");
             }
 
             byte* name = stackalloc byte[128];
@@ -49,12 +53,15 @@ internal static partial class Sys
             int nul = bytes.IndexOf((byte)0);
             string path = Encoding.ASCII.GetString(nul < 0 ? bytes : bytes[..nul]);
             SafeFileHandle slave = OpenNoControllingTerminal(path);
+            opened = true;
             return (master, slave, path);
         }
-        catch
+        finally
         {
-            master.Dispose();
-            throw;
+            if (!opened)
+            {
+                master.Dispose();
+            }
         }
     }
 

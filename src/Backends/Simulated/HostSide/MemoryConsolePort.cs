@@ -50,7 +50,7 @@ public sealed class MemoryConsolePort : IConsolePort
     public MemoryStream Output { get; } = new();
 
     /// <summary>Types <paramref name="data"/> on the simulated keyboard.</summary>
-    /// <exception cref="InvalidOperationException">The console is a real terminal: type on it instead.</exception>
+    /// <exception cref="InvalidOperationException">The console is the real stdin/stdout: type on it instead.</exception>
     public void Type(ReadOnlySpan<byte> data)
     {
         ThrowIfReal("host.type");
@@ -66,7 +66,7 @@ public sealed class MemoryConsolePort : IConsolePort
     }
 
     /// <summary>Closes the simulated keyboard: the next read returns end of file.</summary>
-    /// <exception cref="InvalidOperationException">The console is a real terminal.</exception>
+    /// <exception cref="InvalidOperationException">The console is the real stdin/stdout.</exception>
     public void CloseInput()
     {
         ThrowIfReal("host.console.eof");
@@ -159,7 +159,7 @@ public sealed class MemoryConsolePort : IConsolePort
     {
         if (_real is not null)
         {
-            throw new InvalidOperationException($"{verb} needs the simulated console (--console=sim); this console is a real terminal");
+            throw new InvalidOperationException($"{verb} needs the simulated console (--console=sim); this console is the real stdin/stdout");
         }
     }
 }
