@@ -27,7 +27,19 @@ namespace LguestSim.Engine.Memory;
 /// </remarks>
 public abstract class GuestMemory
 {
+    private readonly byte[]? _array;
     private ulong _limit;
+
+    /// <summary>Creates the view over a managed array (the whole array is the capacity).</summary>
+    /// <remarks>
+    /// The array is kept here so that the hot path (a chain walk takes two or three spans per
+    /// chain) reaches it without a virtual call; other backings go through <see cref="GetSpanCore"/>.
+    /// </remarks>
+    private protected GuestMemory(byte[] array, ulong limit)
+        : this((ulong)array.LongLength, limit)
+    {
+        _array = array;
+    }
 
     /// <summary>Creates the view with its backing size and starting limit.</summary>
     protected GuestMemory(ulong capacity, ulong limit)
@@ -77,7 +89,7 @@ public abstract class GuestMemory
             ThrowOutOfBounds(address, length);
         }
 
-        return GetSpanCore((int)address, (int)length);
+        return _array is { } array ? new Span<byte>(array, (int)address, (int)length) : GetSpanCore((int)address, (int)length);
     }
 
     /// <summary>
@@ -85,7 +97,8 @@ public abstract class GuestMemory
     /// (a chain's buffers). Checked again cheaply by the span itself, never unchecked.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal Span<byte> GetValidatedSpan(ulong address, uint length) => GetSpanCore((int)address, (int)length);
+    internal Span<byte> GetValidatedSpan(ulong address, uint length) =>
+        _array is { } array ? new Span<byte>(array, (int)address, (int)length) : GetSpanCore((int)address, (int)length);
 
     /// <summary>Reads one byte.</summary>
     /// <exception cref="GuestFaultException">The address is outside guest memory.</exception>

@@ -10,16 +10,30 @@ public sealed class ManagedGuestMemory : GuestMemory
 
     /// <summary>Allocates <paramref name="capacity"/> zeroed bytes with <paramref name="limit"/> accessible.</summary>
     public ManagedGuestMemory(ulong capacity, ulong limit)
-        : base(capacity, limit)
+        : this(Allocate(capacity), limit)
     {
-        _bytes = GC.AllocateUninitializedArray<byte>((int)capacity, pinned: false);
-        Array.Clear(_bytes);
+    }
+
+    private ManagedGuestMemory(byte[] bytes, ulong limit)
+        : base(bytes, limit)
+    {
+        _bytes = bytes;
     }
 
     /// <summary>Creates memory with the whole capacity accessible.</summary>
     public ManagedGuestMemory(ulong size)
         : this(size, size)
     {
+    }
+
+    private static byte[] Allocate(ulong capacity)
+    {
+        if (capacity > int.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(capacity), "guest memory is limited to 2 GiB");
+        }
+
+        return new byte[capacity];
     }
 
     /// <inheritdoc/>

@@ -28,6 +28,10 @@ public sealed class Virtqueue
     private readonly VringLayout _layout;
     private readonly ulong _ringAddress;
     private readonly int _mask;
+    private readonly int _availOffset;
+    private readonly uint _ringSpanLength;
+    private readonly ulong _usedAddress;
+    private readonly uint _usedSize;
     private readonly GuestBuffer[] _scratch;
     private ushort _lastAvailIdx;
 
@@ -47,6 +51,10 @@ public sealed class Virtqueue
         Config = config;
         _ringAddress = (ulong)config.Pfn * LguestLayout.PageSize;
         _mask = config.Num - 1;
+        _availOffset = _layout.AvailOffset;
+        _ringSpanLength = (uint)(_layout.AvailOffset + _layout.AvailSize);
+        _usedAddress = _ringAddress + (ulong)_layout.UsedOffset;
+        _usedSize = (uint)_layout.UsedSize;
         _scratch = new GuestBuffer[config.Num];
 
         // Prove once that the whole ring is addressable; later spans are then always valid.
@@ -89,8 +97,8 @@ public sealed class Virtqueue
 
         // One span covers the descriptor table and the avail ring: both sit in the ring's
         // first pages, which were proven addressable when the queue was made.
-        Span<byte> ring = _memory.GetValidatedSpan(_ringAddress, (uint)(_layout.AvailOffset + _layout.AvailSize));
-        ReadOnlySpan<byte> avail = ring[_layout.AvailOffset..];
+        Span<byte> ring = _memory.GetValidatedSpan(_ringAddress, _ringSpanLength);
+        ReadOnlySpan<byte> avail = ring[_availOffset..];
 
         // ORDERING: avail.idx is read before the ring entry it covers; the guest wrote the
         // entry before publishing the index (its kick() has a write barrier in between).
@@ -133,6 +141,7 @@ public sealed class Virtqueue
     {
         int num = _mask + 1;
         GuestBuffer[] scratch = _scratch;
+        ulong limit = _memory.Limit;
         int outCount = 0;
         int inCount = 0;
         int i = head;
@@ -144,7 +153,8 @@ public sealed class Virtqueue
             ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(d[12..]);
             ushort next = BinaryPrimitives.ReadUInt16LittleEndian(d[14..]);
 
-            if (!_memory.IsValidRange(addr, len))
+            // The one bounds check of each buffer, overflow-proof (GuestMemory.IsValidRange).
+            if (addr >= limit || len > limit - addr)
             {
                 ThrowOutOfBounds(i, addr, len);
             }
@@ -196,7 +206,7 @@ public sealed class Virtqueue
     /// <remarks>lguest.c <c>add_used()</c>.</remarks>
     public void AddUsed(ushort head, uint length)
     {
-        Span<byte> used = _memory.GetValidatedSpan(_ringAddress + (ulong)_layout.UsedOffset, (uint)_layout.UsedSize);
+        Span<byte> used = _memory.GetValidatedSpan(_usedAddress, _usedSize);
         ushort usedIdx = BinaryPrimitives.ReadUInt16LittleEndian(used[VringRingHeader.IdxOffset..]);
         int slot = usedIdx & _mask;
         Span<byte> elem = used.Slice(VringRingHeader.Size + (VringUsedElem.Size * slot), VringUsedElem.Size);
