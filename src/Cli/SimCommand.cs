@@ -49,7 +49,7 @@ internal static class SimCommand
         {
             Description = "Put the scenario's (first, second, …) net device on a real tap: --tunnet=ADDRESS gives the tap that IPv4 address and brings it up, "
                 + "--tunnet=bridge:NAME attaches it to bridge NAME (spec §5.2). Repeatable, in net-device order. Needs root (CAP_NET_ADMIN).",
-            Arity = ArgumentArity.ZeroOrMore,
+            Arity = ArgumentArity.OneOrMore,
         };
         var pcap = new Option<FileInfo?>("--pcap")
         {

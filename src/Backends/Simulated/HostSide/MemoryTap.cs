@@ -10,6 +10,8 @@ namespace LguestSim.Backends.Simulated.HostSide;
 /// </summary>
 public sealed class MemoryTap : ITap
 {
+    private const int EthernetHeaderSize = 14;
+    private const int Einval = 22;
     private readonly object _gate = new();
     private readonly Queue<byte[]> _toGuest = new();
     private readonly Queue<byte[]> _fromGuest = new();
@@ -123,6 +125,12 @@ public sealed class MemoryTap : ITap
         }
 
         byte[] frame = bytes.ToArray();
+        if (frame.Length < EthernetHeaderSize)
+        {
+            // As a real tap: a frame shorter than an Ethernet header is refused (EINVAL).
+            return -Einval;
+        }
+
         if (_responder?.TryHandle(frame) == true)
         {
             return frame.Length;
