@@ -1,4 +1,5 @@
 using System.CommandLine;
+using LguestSim.Backends.Simulated;
 using LguestSim.Engine.Channel;
 using LguestSim.Engine.HostIo;
 using LguestSim.Engine.Launch;
@@ -29,6 +30,13 @@ internal sealed class ConsoleChoice : IDisposable
 
     /// <summary>The Waker for a real console (poll on stdin), or null for the default one.</summary>
     public Func<ILguestChannel, IWaker>? CreateWaker => _terminal is null ? null : channel => new PollWaker(channel);
+
+    /// <summary>
+    /// How long a halted guest may wait for something to wake it: with a real console, as
+    /// long as the user takes to type (three Ctrl-C, SIGTERM or SIGHUP end a run that waits
+    /// for ever); with the simulated one, the simulation's default.
+    /// </summary>
+    public TimeSpan HaltTimeout => _terminal is null ? SimulationOptions.DefaultHaltTimeout : TimeSpan.MaxValue;
 
     /// <summary>The <c>--console</c> option.</summary>
     public static Option<string> CreateOption()

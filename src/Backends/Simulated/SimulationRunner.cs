@@ -59,8 +59,11 @@ public sealed class SimulationOptions
     /// <summary>Wraps each net device's tap, real or in-memory (e.g. a pcap recorder).</summary>
     public Func<ITap, ITap>? WrapTap { get; init; }
 
+    /// <summary>The default <see cref="HaltTimeout"/>: long enough for any scenario, short enough that a wrong one cannot hang CI.</summary>
+    public static TimeSpan DefaultHaltTimeout => TimeSpan.FromSeconds(30);
+
     /// <summary>How long a halted guest may wait with nothing to wake it.</summary>
-    public TimeSpan HaltTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    public TimeSpan HaltTimeout { get; init; } = DefaultHaltTimeout;
 }
 
 /// <summary>What a simulation produced.</summary>
