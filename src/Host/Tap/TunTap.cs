@@ -33,10 +33,12 @@ namespace LguestSim.Host.Tap;
 /// </para>
 /// <para>
 /// Fixed QUIRK (the guest's MAC): lguest.c offered the tap's own hardware address to the
-/// guest, so both ends of the link had the same MAC. That works for a routed tap, but not
-/// on a bridge: the bridge keeps the tap's address as a local entry of its own, so every
-/// frame for the guest is delivered to the host and never forwarded to the tap. The guest is
-/// therefore offered the tap's address with the low bit of its last byte flipped
+/// guest, so both ends of the link had the same MAC. That works for a routed tap, and for
+/// the bridge's own address, but not for anything else on a bridge: the bridge keeps the
+/// tap's address as a local entry of its own, so a frame that another port sends to the
+/// guest is delivered to the host and never forwarded to the tap (the guest cannot even
+/// get an ARP reply from a neighbour). The guest is therefore offered the tap's address
+/// with the low bit of its last byte flipped
 /// (<see cref="GuestMacFor"/>): still unicast and locally administered like the kernel's
 /// random tap address, stable for the tap's life, and never equal to it.
 /// </para>

@@ -198,4 +198,57 @@ public sealed class TapPingTests(ITestOutputHelper output) : IDisposable
         Assert.NotEqual(guestMac, hostMac);
         NetTestText.AssertLinesInOrder(r.Stdout, ConversationLines(Host, Guest, bridgeMac, guestMac));
     }
+
+    /// <summary>
+    /// Why the guest does not share the tap's MAC (README, "Differences from lguest.c"): a peer
+    /// on another port of the bridge — a veth into a second namespace — answers the guest's
+    /// ARP and ping. With the tap's own MAC, the bridge would keep the peer's replies for the
+    /// host as frames to one of its local addresses.
+    /// </summary>
+    [NetFact]
+    public void Ping_PeerOnAnotherBridgePort_ReachesTheGuest()
+    {
+        const string Peer = "169.254.26.3";
+        const string Guest = "169.254.26.2";
+        const string Bridge = "lgbr26";
+        string scenario = NetTestText.WriteScenario(_dir, "peer", $"""
+            net
+            boot
+            net.arp {Peer} from={Guest}
+            net.ping {Peer} from={Guest} count=2
+            poweroff
+
+            """);
+        string[] names;
+        CliProcess.Result r;
+        using (NetNamespace ns = NetNamespace.Create())
+        using (NetNamespace peer = NetNamespace.Create())
+        {
+            names = [ns.Name, peer.Name];
+            ns.Ip("link", "add", Bridge, "type", "bridge");
+            ns.Ip("link", "add", "lgv26a", "type", "veth", "peer", "name", "lgv26b", "netns", peer.Name);
+            ns.Ip("link", "set", "lgv26a", "master", Bridge);
+            ns.Ip("link", "set", "lgv26a", "up");
+            ns.Ip("link", "set", Bridge, "up");
+            peer.Ip("addr", "add", $"{Peer}/16", "dev", "lgv26b");
+            peer.Ip("link", "set", "lgv26b", "up");
+            r = ns.Lguestsim("sim", "--scenario", scenario, $"--tunnet=bridge:{Bridge}");
+        }
+
+        Assert.All(names, n => Assert.False(NetNamespace.Exists(n), $"namespace {n} left behind"));
+        Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}\n{r.Stdout}\n{r.Stderr}");
+        (_, string tapMac, string guestMac) = NetTestText.TapLine(r.Stdout);
+        string peerMac = r.Stdout.Split('\n').First(l => l.StartsWith($"guest: ip arp reply {Peer} is-at ", StringComparison.Ordinal)).Split(' ')[^1];
+        Assert.NotEqual(tapMac, peerMac);
+        Assert.NotEqual(guestMac, peerMac);
+        NetTestText.AssertLinesInOrder(
+            r.Stdout,
+            $"guest: ip arp request who-has {Peer} tell {Guest}",
+            $"guest: ip arp reply {Peer} is-at {peerMac}",
+            $"guest: ip icmp echo request {Guest} > {Peer} id=0x4c47 seq=1 len=56",
+            $"guest: ip icmp echo reply {Peer} > {Guest} id=0x4c47 seq=1 len=56 ttl=64",
+            $"guest: ip icmp echo request {Guest} > {Peer} id=0x4c47 seq=2 len=56",
+            $"guest: ip icmp echo reply {Peer} > {Guest} id=0x4c47 seq=2 len=56 ttl=64",
+            "end: guest died: CRASH: Power down");
+    }
 }
