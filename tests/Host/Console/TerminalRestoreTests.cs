@@ -165,6 +165,25 @@ public class TerminalRestoreTests
     }
 
     [PtyFact]
+    public void StopAndContinue_StaysRawThenRestores()
+    {
+        // On SIGCONT the .NET runtime puts back the terminal settings it saw at start-up
+        // (the user's); lguestsim must keep its raw settings for the rest of the run.
+        using TtyChild child = StartHeld("""
+            console.write "bye\n"
+            poweroff
+            """);
+        child.Signal("STOP");
+        child.Signal("CONT");
+        Thread.Sleep(500);
+        TerminalSettings after = child.Current;
+        Assert.False(after.SignalKeys || after.Canonical || after.Echo, after.ToString());
+        child.Type("go"u8);
+        Assert.Equal(0, child.WaitForExit());
+        AssertRestored(child);
+    }
+
+    [PtyFact]
     public void StdinNotATerminal_TerminalLeftAlone()
     {
         // stdin is /dev/null, stdout the pty: lguest only ever touches stdin's settings.
