@@ -166,6 +166,9 @@ public sealed class BlockDriver
         _guest.Transcript.Line($"guest: block {request.Label} #{request.Sequence} sector={request.Sector} bytes={request.Data.Length} segments={data.Length}{((request.Type & VirtioBlkOutHdr.TypeBarrier) != 0 ? " barrier" : string.Empty)}");
     }
 
+    /// <summary>Publishes everything queued and kicks, without waiting for completions.</summary>
+    public void Kick() => _queue.Kick();
+
     /// <summary>One kick for everything queued, then wait until every request has completed.</summary>
     public void KickAndWait()
     {

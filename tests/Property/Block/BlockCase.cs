@@ -1,0 +1,169 @@
+using System.Text;
+using FsCheck;
+using FsCheck.Fluent;
+using LguestSim.Engine.Abi;
+
+namespace LguestSim.Tests.Property.Block;
+
+/// <summary>One guest block request: type bits, start sector and the exact data segment lengths.</summary>
+/// <param name="Type">IN 0, OUT 1, SCSI_CMD 2, BARRIER 0x80000000.</param>
+/// <param name="Sector">Start sector.</param>
+/// <param name="Segments">Data segment lengths (1..126 of them, zero allowed).</param>
+/// <param name="Seed">For writes, the seed of the data written.</param>
+public sealed record BlockOp(uint Type, ulong Sector, int[] Segments, int Seed)
+{
+    public bool IsScsi => (Type & VirtioBlkOutHdr.TypeScsiCmd) != 0;
+
+    public bool IsWrite => !IsScsi && (Type & VirtioBlkOutHdr.TypeOut) != 0;
+
+    public bool IsRead => !IsScsi && (Type & VirtioBlkOutHdr.TypeOut) == 0;
+
+    public bool IsBarrier => (Type & VirtioBlkOutHdr.TypeBarrier) != 0;
+
+    public int Length => Segments.Sum();
+
+    /// <summary>The bytes a write carries (a xorshift stream from <see cref="Seed"/>).</summary>
+    public byte[] Data()
+    {
+        byte[] data = new byte[Length];
+        if (IsWrite || (IsScsi && (Type & VirtioBlkOutHdr.TypeOut) != 0))
+        {
+            ulong x = ((ulong)Seed * 0x9E3779B97F4A7C15UL) | 1;
+            for (int i = 0; i < data.Length; i++)
+            {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                data[i] = (byte)x;
+            }
+        }
+
+        return data;
+    }
+
+    public override string ToString() =>
+        $"{(IsScsi ? "scsi" : IsWrite ? "write" : "read")}{(IsBarrier ? "+barrier" : string.Empty)} type=0x{Type:x} sector={Sector} segs=[{string.Join(",", Segments)}] seed={Seed}";
+}
+
+/// <summary>A disk of <see cref="Length"/> bytes and the batches of requests a guest sends, each with one kick.</summary>
+public sealed record BlockCase(int Length, int DiskSeed, BlockOp[][] Batches, BlockOp? PastEnd = null)
+{
+    public override string ToString()
+    {
+        var sb = new StringBuilder($"disk {Length} bytes (seed {DiskSeed})");
+        for (int b = 0; b < Batches.Length; b++)
+        {
+            sb.Append($"\n  batch {b}:");
+            foreach (BlockOp op in Batches[b])
+            {
+                sb.Append($"\n    {op}");
+            }
+        }
+
+        if (PastEnd is not null)
+        {
+            sb.Append($"\n  then, alone: {PastEnd}");
+        }
+
+        return sb.ToString();
+    }
+}
+
+/// <summary>Generators for <see cref="BlockModelProperties"/>.</summary>
+public static class BlockArbitraries
+{
+    private const int MaxSegments = 126;
+
+    /// <summary>Cases that stay inside the file: every request must be served.</summary>
+    public static Arbitrary<BlockCase> Cases() =>
+        (from length in DiskLength()
+         from seed in Gen.Choose(0, 1000)
+         from batches in Batch(length).ArrayOf().Where(a => a.Length > 0).Resize(5)
+         select new BlockCase(length, seed, batches)).ToArbitrary();
+
+    /// <summary>Cases whose last request writes past the end of the file.</summary>
+    internal static Gen<BlockCase> PastEndCases() =>
+        from length in DiskLength()
+        from seed in Gen.Choose(0, 1000)
+        from batches in Batch(length).ArrayOf().Resize(3)
+        from pastEnd in PastEndWrite(length)
+        select new BlockCase(length, seed, batches, pastEnd);
+
+    /// <summary>1..64 sectors, sometimes with a partial last sector.</summary>
+    private static Gen<int> DiskLength() =>
+        from sectors in Gen.Choose(1, 64)
+        from tail in Gen.Frequency((3, Gen.Constant(0)), (1, Gen.Choose(1, 511)))
+        select (sectors * 512) + tail;
+
+    /// <summary>1..8 requests, all in flight together.</summary>
+    private static Gen<BlockOp[]> Batch(int length) =>
+        Gen.Choose(1, 8).SelectMany(n => Op(length).ArrayOf(n));
+
+    private static Gen<BlockOp> Op(int length) =>
+        from kind in Gen.Frequency((4, Gen.Constant(0)), (4, Gen.Constant(1)), (1, Gen.Elements(2, 3)))
+        from barrier in Gen.Frequency((3, Gen.Constant(0u)), (1, Gen.Constant(VirtioBlkOutHdr.TypeBarrier)))
+        from segments in SegmentLengths()
+        from seed in Gen.Choose(0, 100000)
+        from sector in Gen.Choose(0, (length / 512) + 3)
+        select Shape((uint)kind | barrier, (ulong)sector, segments, seed, length);
+
+    /// <summary>1..126 segments, mostly few; lengths from 0 up, sector-sized ones weighted in.</summary>
+    private static Gen<int[]> SegmentLengths() =>
+        from count in Gen.Frequency((4, Gen.Choose(1, 4)), (1, Gen.Choose(1, MaxSegments)), (1, Gen.Constant(MaxSegments)))
+        from lengths in Gen.Frequency(
+            (3, Gen.Choose(0, 700)),
+            (2, Gen.Choose(1, 4).Select(k => k * 512)),
+            (1, Gen.Constant(0)),
+            (1, Gen.Choose(1, 3))).ArrayOf(count)
+        select lengths;
+
+    /// <summary>A write is moved and trimmed to end inside the file; other requests go anywhere.</summary>
+    private static BlockOp Shape(uint type, ulong sector, int[] segments, int seed, int length)
+    {
+        var op = new BlockOp(type, sector, segments, seed);
+        if (!op.IsWrite)
+        {
+            return op;
+        }
+
+        ulong lastSector = (ulong)length / 512;
+        ulong start = Math.Min(sector, lastSector);
+        int room = length - (int)(start * 512);
+        int[] trimmed = new int[segments.Length];
+        int used = 0;
+        for (int i = 0; i < segments.Length; i++)
+        {
+            trimmed[i] = Math.Min(segments[i], room - used);
+            used += trimmed[i];
+        }
+
+        return op with { Sector = start, Segments = trimmed };
+    }
+
+    /// <summary>A write of at least one byte that ends past the end of the file.</summary>
+    private static Gen<BlockOp> PastEndWrite(int length) =>
+        from sector in Gen.Choose(0, (length / 512) + 2)
+        from barrier in Gen.Elements(0u, VirtioBlkOutHdr.TypeBarrier)
+        from extra in Gen.Choose(1, 2048)
+        from pieces in Gen.Choose(1, 4)
+        from seed in Gen.Choose(0, 1000)
+        let total = Math.Max(1, length - (sector * 512) + extra)
+        select new BlockOp(VirtioBlkOutHdr.TypeOut | barrier, (ulong)sector, Split(total, pieces), seed);
+
+    private static int[] Split(int total, int pieces)
+    {
+        int[] lengths = new int[pieces];
+        for (int i = 0; i < pieces; i++)
+        {
+            lengths[i] = (total / pieces) + (i < total % pieces ? 1 : 0);
+        }
+
+        return lengths;
+    }
+}
+
+/// <summary>Generators for cases that end in a write past the end of the file.</summary>
+public static class BlockPastEndArbitraries
+{
+    public static Arbitrary<BlockCase> Cases() => BlockArbitraries.PastEndCases().ToArbitrary();
+}
