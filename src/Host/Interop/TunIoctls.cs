@@ -52,9 +52,9 @@ internal static partial class Sys
         ReadOnlySpan<byte> path = "/dev/net/tun\0"u8;
         int fd;
         int errno = 0;
+        // SAFETY: p points at a NUL-terminated literal that lives for the whole program.
         fixed (byte* p = path)
         {
-            // SAFETY: p points at a NUL-terminated literal that lives for the whole program.
             fd = LibC.open(p, LibC.O_RDWR | LibC.O_CLOEXEC, 0);
             if (fd < 0)
             {
@@ -203,10 +203,10 @@ internal static partial class Sys
         try
         {
             fd.DangerousAddRef(ref added);
+            // SAFETY: p points at the caller's 40-byte struct ifreq, pinned for the call;
+            // every request used here reads or writes at most sizeof(struct ifreq).
             fixed (byte* p = ifr)
             {
-                // SAFETY: p points at the caller's 40-byte struct ifreq, pinned for the call;
-                // every request used here reads or writes at most sizeof(struct ifreq).
                 int rc = LibC.ioctl((int)fd.DangerousGetHandle(), request, p);
                 return rc < 0 ? -LibC.errno : 0;
             }

@@ -318,10 +318,15 @@ public sealed class ScenarioGuest
         int len = (int)ScenarioParser.Number(step, "len", 60);
         Check(step, len >= 14 && len <= 1514, $"frame length {len} outside 14..1514");
         byte[] frame = new byte[len];
-        byte[] dst = isHost ? Net().Mac : [0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+        // An explicit dst= needs no driver: the host may send before the guest has booted.
+        byte[] dst;
         if (step.Named.TryGetValue("dst", out string? d))
         {
             ScenarioParser.TryParseMac(d, out dst);
+        }
+        else
+        {
+            dst = isHost ? Net().Mac : [0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
         }
 
         byte[] src = ownMac;
