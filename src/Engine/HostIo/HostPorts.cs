@@ -27,7 +27,10 @@ public interface ITap
     /// <summary>Readiness: a frame is waiting.</summary>
     InputSource Input { get; }
 
-    /// <summary>The interface's hardware address, offered to the guest as its MAC.</summary>
+    /// <summary>
+    /// The MAC offered to the guest (VIRTIO_NET_F_MAC config). lguest.c offered the tap
+    /// interface's own address; a real tap here offers one derived from it (see TunTap).
+    /// </summary>
     ReadOnlySpan<byte> HardwareAddress { get; }
 
     /// <summary>Reads one frame, scattered over <paramref name="buffers"/> (truncated if longer).</summary>
