@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 
 namespace LguestSim.Engine.Memory;
@@ -147,6 +148,7 @@ public abstract class GuestMemory
     /// <summary>The backing bytes at an offset already proven to lie below <see cref="Capacity"/>.</summary>
     protected abstract Span<byte> GetSpanCore(int offset, int length);
 
+    [DoesNotReturn]
     private static void ThrowOutOfBounds(ulong address, ulong length) =>
-        ThrowHelper.ThrowGuestFault(GuestFault.BufferOutOfBounds, $"address 0x{address:x} length 0x{length:x} is outside guest memory");
+        throw new GuestFaultException(GuestFault.BufferOutOfBounds, $"address 0x{address:x} length 0x{length:x} is outside guest memory");
 }
