@@ -25,6 +25,9 @@ public sealed class BlockMachineOptions
 
     /// <summary>Echo the guest's transcript lines here as they happen.</summary>
     public TextWriter? Echo { get; init; }
+
+    /// <summary>Run first thing on the block worker thread (a benchmark pins it to a CPU).</summary>
+    public Action? WorkerStarting { get; init; }
 }
 
 /// <summary>What a <see cref="BlockMachine"/> run did.</summary>
@@ -77,7 +80,7 @@ public static class BlockMachine
         ulong mem = options.MemoryBytes;
         var memory = new ManagedGuestMemory(DevicePage.CapacityFor(mem), mem);
         var page = new DevicePage(memory);
-        BlockDevice device = BlockDevice.Create(page, store);
+        BlockDevice device = BlockDevice.Create(page, store, options.WorkerStarting);
         var transcript = new T(options.Echo);
         var observer = new Observer();
 

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Numerics;
 using LguestSim.Engine.Channel;
 
 namespace LguestSim.Backends.Simulated;
@@ -13,7 +15,15 @@ namespace LguestSim.Backends.Simulated;
 /// next runs. A break (from the Waker) is taken only while the guest is halted waiting
 /// for something: that keeps the guest's view independent of thread timing, so transcripts
 /// are byte-identical run after run. A halted guest also resumes after every break, as a
-/// real one would on its next timer tick, and looks again at what it was waiting for.
+/// real one would on its next timer tick, and looks again at what it was waiting for: a
+/// break that is already waiting when the run loop runs the guest again is taken only once
+/// the guest has had that turn (lguest runs the guest, delivering the interrupts just raised,
+/// and the next break bites at its next exit), so a stream of breaks cannot starve it.
+/// </para>
+/// <para>
+/// The hand-off between the guest and the run loop wakes only the side that must act, and
+/// each side spins a few microseconds before it sleeps: a vcpu exit and re-entry cost a
+/// microsecond or two, a sleep and wake-up between two threads tens of them.
 /// </para>
 /// <para>
 /// A guest that stays halted with nothing to wake it for <see cref="HaltTimeout"/> dies with
@@ -22,9 +32,13 @@ namespace LguestSim.Backends.Simulated;
 /// </remarks>
 public sealed class SimulatedChannel : ILguestChannel, IGuestCpu
 {
+    /// <summary>How long a side spins for the other's answer before it sleeps.</summary>
+    private static readonly long s_spinTicks = Stopwatch.Frequency / 50_000; // 20 µs
+
     private readonly object _gate = new();
+    private readonly object _breakGate = new();
     private readonly Action<IGuestCpu> _program;
-    private readonly SortedSet<uint> _pendingIrqs = new();
+    private uint _pendingIrqs; // bit n: irq n is pending (irqs are below IrqLimit = 32)
     private Thread? _thread;
     private bool _guestTurn;
     private ChannelEvent? _event;
@@ -99,14 +113,15 @@ public sealed class SimulatedChannel : ILguestChannel, IGuestCpu
                     return ev;
                 }
 
-                if (_halted && _breakRequested)
+                // A halted guest whose turn it is has not woken up yet: let it run first.
+                if (_halted && !_guestTurn && _breakRequested)
                 {
                     // The guest stays halted; the next Run lets it look again.
                     _guestTurn = false;
                     return ChannelEvent.Broken;
                 }
 
-                if (_halted && DateTime.UtcNow - haltedSince > HaltTimeout)
+                if (_halted && !_guestTurn && DateTime.UtcNow - haltedSince > HaltTimeout)
                 {
                     _guestTurn = false;
                     _ended = true;
@@ -115,9 +130,14 @@ public sealed class SimulatedChannel : ILguestChannel, IGuestCpu
                     return ChannelEvent.Died($"simulated guest: halted for {HaltTimeout.TotalSeconds:0} s with nothing to wake it");
                 }
 
-                if (!_halted)
+                if (!_halted || _guestTurn)
                 {
                     haltedSince = DateTime.UtcNow;
+                }
+
+                if (SpinOutsideLock(static c => c._event is not null || (c._halted && !c._guestTurn && c._breakRequested)))
+                {
+                    continue;
                 }
 
                 Monitor.Wait(_gate, TimeSpan.FromMilliseconds(250));
@@ -135,8 +155,9 @@ public sealed class SimulatedChannel : ILguestChannel, IGuestCpu
 
         lock (_gate)
         {
-            _pendingIrqs.Add(irq);
-            Monitor.PulseAll(_gate);
+            // No pulse: nothing waits for an irq. A halted guest takes its pending irqs when
+            // the run loop next runs it.
+            _pendingIrqs |= 1u << (int)irq;
         }
 
         return true;
@@ -149,9 +170,15 @@ public sealed class SimulatedChannel : ILguestChannel, IGuestCpu
         {
             _breakRequested = true;
             Monitor.PulseAll(_gate);
-            while (_breakRequested && !_disposed)
+        }
+
+        // The Waker waits for the release on a monitor of its own: on _gate every hand-off
+        // between the guest and the run loop would wake it for nothing.
+        lock (_breakGate)
+        {
+            while (Volatile.Read(ref _breakRequested) && !Volatile.Read(ref _disposed))
             {
-                Monitor.Wait(_gate);
+                Monitor.Wait(_breakGate);
             }
         }
     }
@@ -162,7 +189,11 @@ public sealed class SimulatedChannel : ILguestChannel, IGuestCpu
         lock (_gate)
         {
             _breakRequested = false;
-            Monitor.PulseAll(_gate);
+        }
+
+        lock (_breakGate)
+        {
+            Monitor.PulseAll(_breakGate);
         }
     }
 
@@ -176,6 +207,11 @@ public sealed class SimulatedChannel : ILguestChannel, IGuestCpu
             _breakRequested = false;
             thread = _thread;
             Monitor.PulseAll(_gate);
+        }
+
+        lock (_breakGate)
+        {
+            Monitor.PulseAll(_breakGate);
         }
 
         thread?.Join(TimeSpan.FromSeconds(5));
@@ -199,14 +235,23 @@ public sealed class SimulatedChannel : ILguestChannel, IGuestCpu
     {
         lock (_gate)
         {
-            if (_pendingIrqs.Count > 0)
+            if (_pendingIrqs != 0)
             {
                 return;
             }
 
             _halted = true;
             _guestTurn = false;
-            Monitor.PulseAll(_gate);
+
+            // The run loop needs waking only to take a break that is already waiting; else it
+            // sleeps on, as the Launcher stays in read() while the guest halts, until Break
+            // wakes it or its periodic look for a hung guest comes round.
+            if (_breakRequested)
+            {
+                Monitor.PulseAll(_gate);
+            }
+
+            SpinOutsideLock(static c => c._guestTurn || c._disposed);
             while (!_guestTurn && !_disposed)
             {
                 Monitor.Wait(_gate);
@@ -222,14 +267,14 @@ public sealed class SimulatedChannel : ILguestChannel, IGuestCpu
     {
         lock (_gate)
         {
-            if (_pendingIrqs.Count == 0)
+            if (_pendingIrqs == 0)
             {
                 irq = 0;
                 return false;
             }
 
-            irq = _pendingIrqs.Min;
-            _pendingIrqs.Remove(irq);
+            irq = (uint)BitOperations.TrailingZeroCount(_pendingIrqs);
+            _pendingIrqs &= ~(1u << (int)irq);
             return true;
         }
     }
@@ -241,6 +286,7 @@ public sealed class SimulatedChannel : ILguestChannel, IGuestCpu
             _event = ev;
             _guestTurn = false;
             Monitor.PulseAll(_gate);
+            SpinOutsideLock(static c => c._guestTurn || c._disposed);
             while (!_guestTurn && !_disposed)
             {
                 Monitor.Wait(_gate);
@@ -248,6 +294,39 @@ public sealed class SimulatedChannel : ILguestChannel, IGuestCpu
 
             ThrowIfDisposed();
         }
+    }
+
+    /// <summary>
+    /// Called with the lock held: lets go of it and spins, yielding, for up to
+    /// <see cref="s_spinTicks"/> until <paramref name="done"/> holds, then takes it again.
+    /// </summary>
+    /// <returns>Whether <paramref name="done"/> holds, checked under the lock.</returns>
+    private bool SpinOutsideLock(Func<SimulatedChannel, bool> done)
+    {
+        if (done(this))
+        {
+            return true;
+        }
+
+        Monitor.Exit(_gate);
+        try
+        {
+            long start = Stopwatch.GetTimestamp();
+            var spinner = default(SpinWait);
+
+            // ORDERING: a racy read is only a hint to stop spinning; the lock re-taken below
+            // orders everything the other side wrote before the caller relies on it.
+            while (!done(this) && Stopwatch.GetTimestamp() - start < s_spinTicks)
+            {
+                spinner.SpinOnce(sleep1Threshold: -1);
+            }
+        }
+        finally
+        {
+            Monitor.Enter(_gate);
+        }
+
+        return done(this);
     }
 
     private void ThrowIfDisposed()

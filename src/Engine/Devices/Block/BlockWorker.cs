@@ -48,6 +48,7 @@ internal sealed class BlockWorker : IDisposable
     private readonly IDeviceContext _context;
     private readonly object _gate = new();
     private readonly Thread _thread;
+    private readonly Action? _starting;
 
     // All guarded by _gate, except _stopAt and _quiesce, which the worker also reads between
     // requests without it (a stale read only delays it by one request).
@@ -57,9 +58,10 @@ internal sealed class BlockWorker : IDisposable
     private bool _busy;
     private bool _stopping;
 
-    /// <summary>Starts the worker for <paramref name="device"/>'s queue.</summary>
-    public BlockWorker(BlockDevice device, BlockCompletions done, IDeviceContext context)
+    /// <summary>Starts the worker for <paramref name="device"/>'s queue; <paramref name="starting"/> runs first on its thread.</summary>
+    public BlockWorker(BlockDevice device, BlockCompletions done, IDeviceContext context, Action? starting)
     {
+        _starting = starting;
         _device = device;
         _queue = device.Queue;
         _done = done;
@@ -125,6 +127,7 @@ internal sealed class BlockWorker : IDisposable
 
     private void Loop()
     {
+        _starting?.Invoke();
         while (true)
         {
             lock (_gate)
