@@ -131,7 +131,7 @@ public sealed class BlockDeviceExamples
             store.Slow = true;
             Submit(driver, seen, VirtioBlkOutHdr.TypeIn, 0, new byte[512]);
             driver.Kick();
-            Thread.Sleep(50); // let the worker get into the slow read
+            Assert.True(store.SlowReadStarted.Wait(TimeSpan.FromSeconds(20)), "the worker never started the read");
 
             long start = Stopwatch.GetTimestamp();
             guest.Device.Reset();
@@ -148,7 +148,7 @@ public sealed class BlockDeviceExamples
         });
 
         Assert.Equal("CRASH: Power down", result.Exit.Message);
-        Assert.True(resetTook >= TimeSpan.FromMilliseconds(150), $"the reset took only {resetTook.TotalMilliseconds} ms");
+        Assert.True(resetTook >= TimeSpan.FromMilliseconds(100), $"the reset took only {resetTook.TotalMilliseconds} ms");
         Assert.Equal(0, usedAfterReset);
         BlockRequest last = seen[^1];
         Assert.Equal(Ok, last.Status);
@@ -174,10 +174,13 @@ public sealed class BlockDeviceExamples
 
         public volatile bool Slow;
 
+        public ManualResetEventSlim SlowReadStarted { get; } = new();
+
         public override long ReadAt(GuestMemory memory, ReadOnlySpan<GuestBuffer> buffers, long offset)
         {
             if (Slow)
             {
+                SlowReadStarted.Set();
                 Thread.Sleep(Delay);
             }
 
