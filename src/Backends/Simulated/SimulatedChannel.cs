@@ -174,6 +174,8 @@ public sealed class SimulatedChannel : ILguestChannel, IGuestCpu
 
         // The Waker waits for the release on a monitor of its own: on _gate every hand-off
         // between the guest and the run loop would wake it for nothing.
+        // ORDERING: ReleaseBreak clears the flag under _gate and then pulses under _breakGate,
+        // so a check under _breakGate either sees it cleared or is waiting for that pulse.
         lock (_breakGate)
         {
             while (Volatile.Read(ref _breakRequested) && !Volatile.Read(ref _disposed))

@@ -177,6 +177,9 @@ internal sealed class BlockWorker : IDisposable
     private void ServeKicked()
     {
         // A kick that arrives meanwhile moves _stopAt, and is served in this same pass.
+        // ORDERING: both reads are hints taken without the lock: a stale _stopAt only leaves
+        // a chain for the next pass (the kick also set _kicked), a stale _quiesce only serves
+        // one more request before Quiesce sees _busy fall; TryPop orders its own ring reads.
         while (!Volatile.Read(ref _quiesce) && _queue.LastAvailIndex != Volatile.Read(ref _stopAt))
         {
             if (!_queue.TryPop(out DescriptorChain chain))
