@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.InteropServices;
 using LguestSim.Engine.Memory;
 using LguestSim.Engine.Virtio;
@@ -15,9 +14,6 @@ namespace LguestSim.Host.Interop;
 /// </summary>
 internal static class GuestStreamIo
 {
-    /// <summary>iovecs kept on the stack: 16 × 16 bytes.</summary>
-    private const int StackIovecs = 16;
-
     private const int Eintr = 4;
 
     /// <summary>One <c>readv</c> into <paramref name="buffers"/>.</summary>
@@ -61,16 +57,11 @@ internal static class GuestStreamIo
         }
     }
 
-    private static unsafe int Transfer(SafeFileHandle stream, GuestMemory memory, ReadOnlySpan<GuestBuffer> buffers, bool write)
+    private static int Transfer(SafeFileHandle stream, GuestMemory memory, ReadOnlySpan<GuestBuffer> buffers, bool write)
     {
         ulong total = 0;
         foreach (GuestBuffer b in buffers)
         {
-            if (!memory.IsValidRange(b.Address, b.Length))
-            {
-                throw new ArgumentOutOfRangeException(nameof(buffers), $"buffer 0x{b.Address:x}+0x{b.Length:x} is outside guest memory");
-            }
-
             total += b.Length;
         }
 
@@ -81,37 +72,12 @@ internal static class GuestStreamIo
             throw new ArgumentOutOfRangeException(nameof(buffers), $"buffers total 0x{total:x} bytes");
         }
 
-        iovec[]? rented = null;
-        Span<iovec> iovecs = buffers.Length <= StackIovecs
-            ? stackalloc iovec[StackIovecs]
-            : (rented = ArrayPool<iovec>.Shared.Rent(buffers.Length));
-        try
-        {
-            // SAFETY: guest memory is one contiguous range [0, Limit). The span over all of it
-            // is fixed here, which pins a managed backing array (and costs nothing for mmap'd
-            // memory) until the block ends. Each iovec is guestBase + address, with
-            // [address, address + length) checked above to lie inside [0, Limit), so the
-            // kernel only ever touches pinned guest bytes. The iovec array is on the stack or
-            // a rented array fixed for the same block.
-            fixed (byte* guestBase = memory.GetSpan(0, memory.Limit))
-            fixed (iovec* iov = iovecs)
-            {
-                for (int i = 0; i < buffers.Length; i++)
-                {
-                    iov[i].iov_base = guestBase + buffers[i].Address;
-                    iov[i].iov_len = buffers[i].Length;
-                }
+        return (int)GuestIovecs.Run(memory, buffers, new StreamCall(stream, write));
+    }
 
-                return Call(stream, iov, buffers.Length, write);
-            }
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                ArrayPool<iovec>.Shared.Return(rented);
-            }
-        }
+    private readonly struct StreamCall(SafeFileHandle stream, bool write) : IIovecCall
+    {
+        public unsafe long Invoke(iovec* iov, int count) => Call(stream, iov, count, write);
     }
 
     /// <summary>

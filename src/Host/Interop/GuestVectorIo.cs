@@ -1,8 +1,8 @@
-using System.Buffers;
 using System.Runtime.InteropServices;
 using LguestSim.Engine.Memory;
 using LguestSim.Engine.Virtio;
 using Microsoft.Win32.SafeHandles;
+using Tmds.Linux;
 
 namespace LguestSim.Host.Interop;
 
@@ -14,9 +14,6 @@ namespace LguestSim.Host.Interop;
 /// <remarks>lguest.c's <c>readv()</c>/<c>writev()</c> after an <c>lseek()</c>, without the seek.</remarks>
 internal static class GuestVectorIo
 {
-    /// <summary>iovecs kept on the stack: 16 × 16 bytes.</summary>
-    private const int StackIovecs = 16;
-
     private const int Eintr = 4;
 
     /// <summary>
@@ -32,57 +29,22 @@ internal static class GuestVectorIo
     public static long Write(SafeFileHandle file, GuestMemory memory, ReadOnlySpan<GuestBuffer> buffers, long offset) =>
         Transfer(file, memory, buffers, offset, write: true);
 
-    private static unsafe long Transfer(SafeFileHandle file, GuestMemory memory, ReadOnlySpan<GuestBuffer> buffers, long offset, bool write)
+    private static long Transfer(SafeFileHandle file, GuestMemory memory, ReadOnlySpan<GuestBuffer> buffers, long offset, bool write) =>
+        GuestIovecs.Run(memory, buffers, new FileCall(file, offset, write));
+
+    private readonly struct FileCall(SafeFileHandle file, long offset, bool write) : IIovecCall
     {
-        foreach (GuestBuffer b in buffers)
-        {
-            if (!memory.IsValidRange(b.Address, b.Length))
-            {
-                throw new ArgumentOutOfRangeException(nameof(buffers), $"buffer 0x{b.Address:x}+0x{b.Length:x} is outside guest memory");
-            }
-        }
-
-        Iovec[]? rented = null;
-        Span<Iovec> iovecs = buffers.Length <= StackIovecs
-            ? stackalloc Iovec[StackIovecs]
-            : (rented = ArrayPool<Iovec>.Shared.Rent(buffers.Length));
-        try
-        {
-            // SAFETY: guest memory is one contiguous range [0, Limit) (lguest.c's guest_base +
-            // P); the span over all of it is fixed here, which pins a managed backing array
-            // (and is a no-op for mmap'd memory) until the block ends. Every iovec is
-            // guestBase + address with [address, address + length) checked above to lie in
-            // [0, Limit), so the kernel only ever sees pinned guest bytes. The iovec array
-            // itself is on the stack or a pinned rented array, alive for every call below.
-            fixed (byte* guestBase = memory.GetSpan(0, memory.Limit))
-            fixed (Iovec* iov = iovecs)
-            {
-                for (int i = 0; i < buffers.Length; i++)
-                {
-                    iov[i].Base = guestBase + buffers[i].Address;
-                    iov[i].Length = buffers[i].Length;
-                }
-
-                return Loop(file, iov, buffers.Length, offset, write);
-            }
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                ArrayPool<Iovec>.Shared.Return(rented);
-            }
-        }
+        public unsafe long Invoke(iovec* iov, int count) => Loop(file, iov, count, offset, write);
     }
 
     /// <summary>Calls preadv/pwritev until every iovec is done, the file ends, or it fails.</summary>
-    private static unsafe long Loop(SafeFileHandle file, Iovec* iov, int count, long offset, bool write)
+    private static unsafe long Loop(SafeFileHandle file, iovec* iov, int count, long offset, bool write)
     {
         long done = 0;
         int first = 0;
         while (true)
         {
-            while (first < count && iov[first].Length == 0)
+            while (first < count && (ulong)iov[first].iov_len == 0)
             {
                 first++;
             }
@@ -117,17 +79,17 @@ internal static class GuestVectorIo
 
             // Resume after a partial transfer: drop the iovecs it finished, trim the one it
             // stopped in.
-            nuint left = (nuint)r;
-            while (first < count && left >= iov[first].Length)
+            ulong left = (ulong)r;
+            while (first < count && left >= (ulong)iov[first].iov_len)
             {
-                left -= iov[first].Length;
+                left -= (ulong)iov[first].iov_len;
                 first++;
             }
 
             if (first < count)
             {
-                iov[first].Base += left;
-                iov[first].Length -= left;
+                iov[first].iov_base = (byte*)iov[first].iov_base + left;
+                iov[first].iov_len = (size_t)((ulong)iov[first].iov_len - left);
             }
         }
     }
