@@ -15,12 +15,14 @@ namespace LguestSim.Engine.Virtio;
 public readonly ref struct DescriptorChain
 {
     private readonly ReadOnlySpan<GuestBuffer> _buffers;
+    private readonly GuestMemory? _memory;
 
-    internal DescriptorChain(ushort head, ReadOnlySpan<GuestBuffer> buffers, int readableCount)
+    internal DescriptorChain(ushort head, ReadOnlySpan<GuestBuffer> buffers, int readableCount, GuestMemory memory)
     {
         Head = head;
         _buffers = buffers;
         ReadableCount = readableCount;
+        _memory = memory;
     }
 
     /// <summary>The head descriptor index: what goes back in the used ring.</summary>
@@ -40,6 +42,22 @@ public readonly ref struct DescriptorChain
 
     /// <summary>The writable buffers, in chain order.</summary>
     public ReadOnlySpan<GuestBuffer> Writable => _buffers[ReadableCount..];
+
+    /// <summary>
+    /// The bytes of buffer <paramref name="index"/> (readable buffers first), without checking
+    /// the range against guest memory again: the pop already did, and guest_limit never shrinks.
+    /// </summary>
+    /// <remarks>
+    /// The span is still a span: it cannot reach outside the memory's backing store whatever
+    /// the guest does. A device writing into a readable buffer is the device's own bug.
+    /// </remarks>
+    /// <exception cref="IndexOutOfRangeException"><paramref name="index"/> is not below <see cref="Buffers"/>' length.</exception>
+    public Span<byte> GetSpan(int index)
+    {
+        // A default chain has no buffers, so the index check throws before memory is needed.
+        GuestBuffer buffer = _buffers[index];
+        return _memory!.GetValidatedSpan(buffer.Address, buffer.Length);
+    }
 
     /// <summary>Total bytes of the writable buffers (64-bit: a chain may exceed 4 GiB in sum).</summary>
     public ulong WritableBytes

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using LguestSim.Engine.Abi;
 using LguestSim.Engine.Memory;
 
@@ -27,11 +28,13 @@ public sealed class Virtqueue
     private readonly GuestMemory _memory;
     private readonly VringLayout _layout;
     private readonly ulong _ringAddress;
+    private readonly uint _num;
     private readonly int _mask;
-    private readonly int _availOffset;
-    private readonly uint _ringSpanLength;
-    private readonly ulong _usedAddress;
-    private readonly uint _usedSize;
+    private readonly int _availIdxOffset;
+    private readonly int _availRingOffset;
+    private readonly uint _ringSize;
+    private readonly int _usedIdxOffset;
+    private readonly int _usedRingOffset;
     private readonly GuestBuffer[] _scratch;
     private ushort _lastAvailIdx;
 
@@ -50,11 +53,13 @@ public sealed class Virtqueue
         _layout = new VringLayout(config.Num);
         Config = config;
         _ringAddress = (ulong)config.Pfn * LguestLayout.PageSize;
+        _num = config.Num;
         _mask = config.Num - 1;
-        _availOffset = _layout.AvailOffset;
-        _ringSpanLength = (uint)(_layout.AvailOffset + _layout.AvailSize);
-        _usedAddress = _ringAddress + (ulong)_layout.UsedOffset;
-        _usedSize = (uint)_layout.UsedSize;
+        _availIdxOffset = _layout.AvailOffset + VringRingHeader.IdxOffset;
+        _availRingOffset = _layout.AvailOffset + VringRingHeader.Size;
+        _ringSize = (uint)_layout.TotalSize;
+        _usedIdxOffset = _layout.UsedOffset + VringRingHeader.IdxOffset;
+        _usedRingOffset = _layout.UsedOffset + VringRingHeader.Size;
         _scratch = new GuestBuffer[config.Num];
 
         // Prove once that the whole ring is addressable; later spans are then always valid.
@@ -90,26 +95,39 @@ public sealed class Virtqueue
     /// <see cref="GuestFault.BufferOutOfBounds"/>, <see cref="GuestFault.ReadableAfterWritable"/>,
     /// <see cref="GuestFault.ChainTooLong"/> or <see cref="GuestFault.NextIndexOutOfRange"/>.
     /// </exception>
-    /// <remarks>lguest.c <c>get_vq_desc()</c>.</remarks>
-    public bool TryPop(out DescriptorChain chain)
+    /// <remarks>lguest.c <c>get_vq_desc()</c>. To take many chains in a row, <see cref="OpenRing"/> once.</remarks>
+    public bool TryPop(out DescriptorChain chain) => TryPopFromRing(RingSpan(), out chain);
+
+    /// <summary>
+    /// The ring as one span for a run of <see cref="VirtqueueRing.TryPop"/> and
+    /// <see cref="VirtqueueRing.AddUsed"/> calls: what a device does on a notify.
+    /// </summary>
+    /// <remarks>
+    /// Each pop or completion through the queue itself looks the ring up again; through this
+    /// view the look-up happens once. The view is only a window on guest memory: nothing in
+    /// the ring is read until a pop asks for it, so it may be held as long as the caller likes
+    /// on the Launcher's thread.
+    /// </remarks>
+    public VirtqueueRing OpenRing() => new(this, RingSpan());
+
+    /// <summary>The whole ring (descriptor table, avail, used), proven addressable when the queue was made.</summary>
+    private Span<byte> RingSpan() => _memory.GetValidatedSpan(_ringAddress, _ringSize);
+
+    /// <summary><see cref="TryPop(out DescriptorChain)"/> on the ring's span.</summary>
+    /// <remarks>Every field is read through a fixed-length slice, so each read costs one range check.</remarks>
+    internal bool TryPopFromRing(ReadOnlySpan<byte> ring, out DescriptorChain chain)
     {
-        int num = _mask + 1;
-
-        // One span covers the descriptor table and the avail ring: both sit in the ring's
-        // first pages, which were proven addressable when the queue was made.
-        Span<byte> ring = _memory.GetValidatedSpan(_ringAddress, _ringSpanLength);
-        ReadOnlySpan<byte> avail = ring[_availOffset..];
-
         // ORDERING: avail.idx is read before the ring entry it covers; the guest wrote the
         // entry before publishing the index (its kick() has a write barrier in between).
-        ushort availIdx = BinaryPrimitives.ReadUInt16LittleEndian(avail[VringRingHeader.IdxOffset..]);
+        ushort availIdx = BinaryPrimitives.ReadUInt16LittleEndian(ring.Slice(_availIdxOffset, 2));
         Volatile.ReadBarrier();
 
         // The guest may only have made up to num chains available since we last looked: a
         // bigger jump means it has lost track of the ring (or is lying to us), and trusting
         // any entry after that could hand out a head twice. lguest gives up here, and so do we.
-        ushort pending = (ushort)(availIdx - _lastAvailIdx);
-        if (pending > num)
+        ushort lastAvailIdx = _lastAvailIdx;
+        ushort pending = (ushort)(availIdx - lastAvailIdx);
+        if (pending > _num)
         {
             ThrowAvailJump(availIdx);
         }
@@ -120,16 +138,16 @@ public sealed class Virtqueue
             return false;
         }
 
-        int slot = _lastAvailIdx & _mask;
-        ushort head = BinaryPrimitives.ReadUInt16LittleEndian(avail[(VringRingHeader.Size + (2 * slot))..]);
-        _lastAvailIdx++;
-        if (head >= num)
+        int slot = lastAvailIdx & _mask;
+        ushort head = BinaryPrimitives.ReadUInt16LittleEndian(ring.Slice(_availRingOffset + (2 * slot), 2));
+        _lastAvailIdx = (ushort)(lastAvailIdx + 1);
+        if (head >= _num)
         {
             ThrowHeadOutOfRange(head);
         }
 
         int count = Walk(ring, head, out int readable);
-        chain = new DescriptorChain(head, _scratch.AsSpan(0, count), readable);
+        chain = new DescriptorChain(head, _scratch.AsSpan(0, count), readable, _memory);
         return true;
     }
 
@@ -137,65 +155,66 @@ public sealed class Virtqueue
     /// Follows a chain from <paramref name="head"/>, copying each descriptor once and
     /// checking the copy. At most <c>num</c> descriptors are visited.
     /// </summary>
+    /// <remarks>
+    /// The checks come in lguest.c's order for each descriptor (bounds, readable-after-writable,
+    /// loop, then next), so a chain that breaks two rules faults on the same one as the original.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Walk(ReadOnlySpan<byte> table, ushort head, out int readable)
     {
-        int num = _mask + 1;
-        GuestBuffer[] scratch = _scratch;
+        // The scratch array has exactly num entries: its length is the loop bound as well as
+        // the index bound, which lets the JIT drop its own check on the store below.
+        Span<GuestBuffer> scratch = _scratch;
         ulong limit = _memory.Limit;
-        int outCount = 0;
-        int inCount = 0;
-        int i = head;
+        int count = 0;
+        int writable = 0;
+        uint i = head;
         while (true)
         {
             // The descriptor is copied out of guest memory once, as two little-endian words:
             // addr, then len | flags << 32 | next << 48. Only the copy is checked and used.
-            ReadOnlySpan<byte> d = table.Slice(i * VringDesc.Size, VringDesc.Size);
+            ReadOnlySpan<byte> d = table.Slice((int)i * VringDesc.Size, VringDesc.Size);
             ulong addr = BinaryPrimitives.ReadUInt64LittleEndian(d);
-            ulong rest = BinaryPrimitives.ReadUInt64LittleEndian(d[8..]);
+            ulong rest = BinaryPrimitives.ReadUInt64LittleEndian(d.Slice(8, 8));
             uint len = (uint)rest;
-            ushort flags = (ushort)(rest >> 32);
-            ushort next = (ushort)(rest >> 48);
 
             // The one bounds check of each buffer, overflow-proof (GuestMemory.IsValidRange).
             if (addr >= limit || len > limit - addr)
             {
-                ThrowOutOfBounds(i, addr, len);
+                ThrowOutOfBounds((int)i, addr, len);
             }
 
             // Readable buffers must all come first: a device reads its request from the
             // front of the chain and writes its answer into the back.
+            uint flags = (uint)(rest >> 32);
             if ((flags & VringDesc.FlagWrite) != 0)
             {
-                inCount++;
+                writable++;
             }
-            else
+            else if (writable != 0)
             {
-                if (inCount > 0)
-                {
-                    ThrowReadableAfterWritable(i);
-                }
-
-                outCount++;
+                ThrowReadableAfterWritable((int)i);
             }
 
             // More descriptors than the table holds can only mean a loop.
-            int count = outCount + inCount;
-            if (count > num)
+            if ((uint)count >= (uint)scratch.Length)
             {
                 ThrowChainTooLong(head);
             }
 
-            scratch[count - 1] = new GuestBuffer(addr, len);
+            scratch[count] = new GuestBuffer(addr, len);
+            count++;
 
             if ((flags & VringDesc.FlagNext) == 0)
             {
-                readable = outCount;
+                readable = count - writable;
                 return count;
             }
 
-            if (next >= num)
+            uint next = (uint)(rest >> 48);
+            if (next >= (uint)scratch.Length)
             {
-                ThrowNextOutOfRange(i, next);
+                ThrowNextOutOfRange((int)i, (ushort)next);
             }
 
             i = next;
@@ -207,18 +226,23 @@ public sealed class Virtqueue
     /// bytes written into it.
     /// </summary>
     /// <remarks>lguest.c <c>add_used()</c>.</remarks>
-    public void AddUsed(ushort head, uint length)
+    public void AddUsed(ushort head, uint length) => AddUsedToRing(RingSpan(), head, length);
+
+    /// <summary><see cref="AddUsed(ushort, uint)"/> on the ring's span.</summary>
+    internal void AddUsedToRing(Span<byte> ring, ushort head, uint length)
     {
-        Span<byte> used = _memory.GetValidatedSpan(_usedAddress, _usedSize);
-        ushort usedIdx = BinaryPrimitives.ReadUInt16LittleEndian(used[VringRingHeader.IdxOffset..]);
+        Span<byte> idxField = ring.Slice(_usedIdxOffset, 2);
+        ushort usedIdx = BinaryPrimitives.ReadUInt16LittleEndian(idxField);
         int slot = usedIdx & _mask;
-        Span<byte> elem = used.Slice(VringRingHeader.Size + (VringUsedElem.Size * slot), VringUsedElem.Size);
-        BinaryPrimitives.WriteUInt32LittleEndian(elem, head);
-        BinaryPrimitives.WriteUInt32LittleEndian(elem[4..], length);
+
+        // struct vring_used_elem { u32 id; u32 len; }, written as one little-endian word.
+        BinaryPrimitives.WriteUInt64LittleEndian(
+            ring.Slice(_usedRingOffset + (VringUsedElem.Size * slot), VringUsedElem.Size),
+            head | ((ulong)length << 32));
 
         // ORDERING: the element must be visible before the index that publishes it.
         Volatile.WriteBarrier();
-        BinaryPrimitives.WriteUInt16LittleEndian(used[VringRingHeader.IdxOffset..], (ushort)(usedIdx + 1));
+        BinaryPrimitives.WriteUInt16LittleEndian(idxField, (ushort)(usedIdx + 1));
     }
 
     /// <summary>

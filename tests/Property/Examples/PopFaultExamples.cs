@@ -202,6 +202,43 @@ public class PopFaultExamples
         Assert.Equal(new GuestBuffer(Limit - 16, 16), chain.Buffers[0]);
     }
 
+    /// <summary><c>DescriptorChain.GetSpan</c> is exactly the buffer's bytes, up to the last byte below the limit.</summary>
+    [Fact]
+    public void GetSpan_BufferEndingAtLimit_IsExactlyItsBytes()
+    {
+        TestRing ring = OneBuffer(Limit - 16, 16);
+        Assert.True(ring.Queue.TryPop(out DescriptorChain chain));
+        Span<byte> bytes = chain.GetSpan(0);
+        Assert.Equal(16, bytes.Length);
+        bytes.Fill(0xA5);
+
+        Assert.Equal("A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5", Convert.ToHexString(ring.Memory.Bytes, (int)(Limit - 16), 16));
+        Assert.Equal(0, ring.Memory.Bytes[(int)Limit]);
+        Assert.Empty(ring.Memory.Violations);
+    }
+
+    /// <summary>Past the chain's last buffer (a ref struct cannot go into a lambda, hence the flag).</summary>
+    [Fact]
+    public void GetSpan_IndexPastTheChain_Throws()
+    {
+        TestRing ring = OneBuffer(0x2000, 4);
+        Assert.True(ring.Queue.TryPop(out DescriptorChain chain));
+        bool threw = false;
+        try
+        {
+            chain.GetSpan(1);
+        }
+        catch (IndexOutOfRangeException)
+        {
+            threw = true;
+        }
+
+        Assert.True(threw, "GetSpan(1) on a one-buffer chain");
+
+        // A chain that was never popped has no buffers at all.
+        Assert.Throws<IndexOutOfRangeException>(() => default(DescriptorChain).GetSpan(0));
+    }
+
     [Fact]
     public void Pop_WholeMemoryAsOneBuffer_IsAccepted() => Assert.Equal((uint)Limit, AssertChain(OneBuffer(0, (uint)Limit)).Buffers[0].Length);
 

@@ -71,31 +71,40 @@ public sealed class PopOutcome
     {
         try
         {
-            if (!queue.TryPop(out DescriptorChain chain))
-            {
-                return Empty();
-            }
-
-            return new(PopKind.Chain)
-            {
-                Head = chain.Head,
-                Buffers = chain.Buffers.ToArray(),
-                ReadableCount = chain.ReadableCount,
-                WritableCount = chain.WritableCount,
-                WritableBytes = chain.WritableBytes,
-                SliceLengths = (chain.Readable.Length, chain.Writable.Length),
-            };
-        }
-        catch (GuestFaultException e)
-        {
-            return Faulted(e.Fault);
+            return queue.TryPop(out DescriptorChain chain) ? Copy(chain) : Empty();
         }
         catch (Exception e)
         {
-            // Test code only: the point is to report, not to hide, anything that is not a guest fault.
-            return new(PopKind.Unexpected) { Exception = e };
+            return FromException(e);
         }
     }
+
+    /// <summary>Pops once through a ring view the caller holds across pops and completions.</summary>
+    public static PopOutcome FromRing(VirtqueueRing ring)
+    {
+        try
+        {
+            return ring.TryPop(out DescriptorChain chain) ? Copy(chain) : Empty();
+        }
+        catch (Exception e)
+        {
+            return FromException(e);
+        }
+    }
+
+    private static PopOutcome Copy(DescriptorChain chain) => new(PopKind.Chain)
+    {
+        Head = chain.Head,
+        Buffers = chain.Buffers.ToArray(),
+        ReadableCount = chain.ReadableCount,
+        WritableCount = chain.WritableCount,
+        WritableBytes = chain.WritableBytes,
+        SliceLengths = (chain.Readable.Length, chain.Writable.Length),
+    };
+
+    // Test code only: the point is to report, not to hide, anything that is not a guest fault.
+    private static PopOutcome FromException(Exception e) =>
+        e is GuestFaultException fault ? Faulted(fault.Fault) : new(PopKind.Unexpected) { Exception = e };
 
     /// <summary>A canonical text form: equal outcomes print equally.</summary>
     public override string ToString()

@@ -141,9 +141,11 @@ public class QueueModelProperties
 
                     break;
                 case HostPopAll all:
-                    while (PopOne() is OfferedChain c)
+                    // Drained the way a device does on a notify: one ring view for the lot.
+                    VirtqueueRing ring = Host.OpenRing();
+                    while (PopOne(ring) is OfferedChain c)
                     {
-                        Complete(c, all.Length);
+                        Complete(c, all.Length, ring);
                     }
 
                     break;
@@ -219,10 +221,12 @@ public class QueueModelProperties
         }
 
         /// <summary>Pops from the engine; the model says what (if anything) must come out.</summary>
-        private OfferedChain? PopOne()
+        private OfferedChain? PopOne() => Check(Model.Pop(), PopOutcome.FromEngine(Host));
+
+        private OfferedChain? PopOne(VirtqueueRing ring) => Check(Model.Pop(), PopOutcome.FromRing(ring));
+
+        private static OfferedChain? Check(OfferedChain? expected, PopOutcome actual)
         {
-            OfferedChain? expected = Model.Pop();
-            PopOutcome actual = PopOutcome.FromEngine(Host);
             if (expected is null)
             {
                 Assert.Equal(PopKind.Empty, actual.Kind);
@@ -238,11 +242,27 @@ public class QueueModelProperties
 
         private void Complete(OfferedChain chain, uint length)
         {
+            ushort before = BeforeComplete(chain);
+            Host.AddUsed((ushort)chain.Head, length);
+            AfterComplete(chain, length, before);
+        }
+
+        private void Complete(OfferedChain chain, uint length, VirtqueueRing ring)
+        {
+            ushort before = BeforeComplete(chain);
+            ring.AddUsed((ushort)chain.Head, length);
+            AfterComplete(chain, length, before);
+        }
+
+        private ushort BeforeComplete(OfferedChain chain)
+        {
             Assert.Contains(chain.Head, Model.InFlightHeads);
             Assert.DoesNotContain(Model.Used, u => u.Chain.Head == chain.Head);
-            ushort before = RawUsedIdx;
-            Host.AddUsed((ushort)chain.Head, length);
+            return RawUsedIdx;
+        }
 
+        private void AfterComplete(OfferedChain chain, uint length, ushort before)
+        {
             ReadOnlySpan<byte> elem = Memory.Bytes.AsSpan(_usedAddress + 4 + (8 * (before % _scenario.Num)), 8);
             Assert.Equal((uint)chain.Head, BinaryPrimitives.ReadUInt32LittleEndian(elem));
             Assert.Equal(length, BinaryPrimitives.ReadUInt32LittleEndian(elem[4..]));

@@ -14,7 +14,7 @@ namespace LguestSim.Engine.Devices.Block;
 /// (a spec §5.3 quirk). Here the block queue has one owner at a time:
 /// </para>
 /// <list type="bullet">
-/// <item>The worker alone pops (<see cref="Virtqueue.TryPop"/> reads the avail ring and the
+/// <item>The worker alone pops (through one <see cref="VirtqueueRing"/> per pass: it reads the avail ring and the
 /// descriptors, and moves <c>last_avail_idx</c>), reads and writes the request buffers and
 /// adds used entries. The run loop never pops from this queue.</item>
 /// <item>The run loop only reads guest-written fields: <c>avail.idx</c> at a kick, as the
@@ -180,15 +180,16 @@ internal sealed class BlockWorker : IDisposable
         // ORDERING: both reads are hints taken without the lock: a stale _stopAt only leaves
         // a chain for the next pass (the kick also set _kicked), a stale _quiesce only serves
         // one more request before Quiesce sees _busy fall; TryPop orders its own ring reads.
+        VirtqueueRing ring = _queue.OpenRing();
         while (!Volatile.Read(ref _quiesce) && _queue.LastAvailIndex != Volatile.Read(ref _stopAt))
         {
-            if (!_queue.TryPop(out DescriptorChain chain))
+            if (!ring.TryPop(out DescriptorChain chain))
             {
                 return;
             }
 
             uint used = _device.Service(chain, _context);
-            _queue.AddUsed(chain.Head, used);
+            ring.AddUsed(chain.Head, used);
             _done.Completed();
         }
     }

@@ -60,7 +60,8 @@ public sealed class ConsoleDevice : VirtioDevice
             return;
         }
 
-        while (OutputQueue.TryPop(out DescriptorChain chain))
+        VirtqueueRing ring = OutputQueue.OpenRing();
+        while (ring.TryPop(out DescriptorChain chain))
         {
             if (chain.WritableCount != 0)
             {
@@ -72,7 +73,7 @@ public sealed class ConsoleDevice : VirtioDevice
             // The original stores the raw writev() result, so a failed write (-1) is used
             // length 0xffffffff. Ports report failures as a negative errno, not -1, so map
             // every failure to the value the guest would have seen.
-            OutputQueue.AddUsed(chain.Head, written < 0 ? uint.MaxValue : (uint)written);
+            ring.AddUsed(chain.Head, written < 0 ? uint.MaxValue : (uint)written);
             context.TriggerIrq(OutputQueue);
         }
     }

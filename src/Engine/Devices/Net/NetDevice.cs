@@ -52,7 +52,8 @@ public sealed class NetDevice : VirtioDevice
             return;
         }
 
-        while (TxQueue.TryPop(out DescriptorChain chain))
+        VirtqueueRing ring = TxQueue.OpenRing();
+        while (ring.TryPop(out DescriptorChain chain))
         {
             if (chain.WritableCount != 0)
             {
@@ -71,7 +72,7 @@ public sealed class NetDevice : VirtioDevice
                 written = 0;
             }
 
-            TxQueue.AddUsed(chain.Head, (uint)written);
+            ring.AddUsed(chain.Head, (uint)written);
             context.TriggerIrq(TxQueue);
         }
     }
