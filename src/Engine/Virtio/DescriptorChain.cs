@@ -9,20 +9,21 @@ namespace LguestSim.Engine.Virtio;
 /// <remarks>
 /// lguest.c hands devices an iovec array plus out/in counts from <c>get_vq_desc()</c>;
 /// this is the same thing, with the addresses kept guest-physical so that devices reach
-/// the bytes only through <see cref="GuestMemory"/>. The buffers live in the queue's own
-/// scratch array and stay valid until the next pop from the same queue.
+/// the bytes only through <see cref="GuestMemory"/> or <see cref="GetSpan"/>, never past
+/// guest_limit. The buffers live in the queue's own scratch array and stay valid until the
+/// next pop from the same queue.
 /// </remarks>
 public readonly ref struct DescriptorChain
 {
     private readonly ReadOnlySpan<GuestBuffer> _buffers;
-    private readonly GuestMemory? _memory;
+    private readonly Span<byte> _guest;
 
-    internal DescriptorChain(ushort head, ReadOnlySpan<GuestBuffer> buffers, int readableCount, GuestMemory memory)
+    internal DescriptorChain(ushort head, ReadOnlySpan<GuestBuffer> buffers, int readableCount, Span<byte> guest)
     {
         Head = head;
         _buffers = buffers;
         ReadableCount = readableCount;
-        _memory = memory;
+        _guest = guest;
     }
 
     /// <summary>The head descriptor index: what goes back in the used ring.</summary>
@@ -44,19 +45,19 @@ public readonly ref struct DescriptorChain
     public ReadOnlySpan<GuestBuffer> Writable => _buffers[ReadableCount..];
 
     /// <summary>
-    /// The bytes of buffer <paramref name="index"/> (readable buffers first), without checking
-    /// the range against guest memory again: the pop already did, and guest_limit never shrinks.
+    /// The bytes of buffer <paramref name="index"/> (readable buffers first), cut from the
+    /// pop's window on <c>[0, guest_limit)</c>: no look-up of guest memory and no second
+    /// overflow check, since the pop proved the range lies inside that window.
     /// </summary>
     /// <remarks>
-    /// The span is still a span: it cannot reach outside the memory's backing store whatever
-    /// the guest does. A device writing into a readable buffer is the device's own bug.
+    /// Being a slice of the window, the span cannot reach past guest_limit whatever the guest
+    /// does. A device writing into a readable buffer is the device's own bug.
     /// </remarks>
     /// <exception cref="IndexOutOfRangeException"><paramref name="index"/> is not below <see cref="Buffers"/>' length.</exception>
     public Span<byte> GetSpan(int index)
     {
-        // A default chain has no buffers, so the index check throws before memory is needed.
         GuestBuffer buffer = _buffers[index];
-        return _memory!.GetValidatedSpan(buffer.Address, buffer.Length);
+        return _guest.Slice((int)buffer.Address, (int)buffer.Length);
     }
 
     /// <summary>Total bytes of the writable buffers (64-bit: a chain may exceed 4 GiB in sum).</summary>

@@ -28,11 +28,12 @@ public sealed class Virtqueue
     private readonly GuestMemory _memory;
     private readonly VringLayout _layout;
     private readonly ulong _ringAddress;
+    private readonly int _ringOffset;
     private readonly uint _num;
     private readonly int _mask;
     private readonly int _availIdxOffset;
     private readonly int _availRingOffset;
-    private readonly uint _ringSize;
+    private readonly int _ringSize;
     private readonly int _usedIdxOffset;
     private readonly int _usedRingOffset;
     private readonly GuestBuffer[] _scratch;
@@ -57,13 +58,15 @@ public sealed class Virtqueue
         _mask = config.Num - 1;
         _availIdxOffset = _layout.AvailOffset + VringRingHeader.IdxOffset;
         _availRingOffset = _layout.AvailOffset + VringRingHeader.Size;
-        _ringSize = (uint)_layout.TotalSize;
+        _ringSize = _layout.TotalSize;
         _usedIdxOffset = _layout.UsedOffset + VringRingHeader.IdxOffset;
         _usedRingOffset = _layout.UsedOffset + VringRingHeader.Size;
         _scratch = new GuestBuffer[config.Num];
 
-        // Prove once that the whole ring is addressable; later spans are then always valid.
+        // Prove once that the whole ring is addressable; later spans are then always valid
+        // (guest_limit never shrinks), and its offset fits an int.
         memory.GetSpan(_ringAddress, (ulong)_layout.TotalSize);
+        _ringOffset = (int)_ringAddress;
         HasHandler = hasHandler;
         if (!hasHandler)
         {
@@ -96,26 +99,41 @@ public sealed class Virtqueue
     /// <see cref="GuestFault.ChainTooLong"/> or <see cref="GuestFault.NextIndexOutOfRange"/>.
     /// </exception>
     /// <remarks>lguest.c <c>get_vq_desc()</c>. To take many chains in a row, <see cref="OpenRing"/> once.</remarks>
-    public bool TryPop(out DescriptorChain chain) => TryPopFromRing(RingSpan(), out chain);
+    public bool TryPop(out DescriptorChain chain)
+    {
+        Span<byte> guest = GuestSpan();
+        return TryPopFromRing(guest.Slice(_ringOffset, _ringSize), guest, out chain);
+    }
 
     /// <summary>
     /// The ring as one span for a run of <see cref="VirtqueueRing.TryPop"/> and
     /// <see cref="VirtqueueRing.AddUsed"/> calls: what a device does on a notify.
     /// </summary>
     /// <remarks>
-    /// Each pop or completion through the queue itself looks the ring up again; through this
-    /// view the look-up happens once. The view is only a window on guest memory: nothing in
-    /// the ring is read until a pop asks for it, so it may be held as long as the caller likes
-    /// on the Launcher's thread.
+    /// Each pop or completion through the queue itself looks guest memory up again; through
+    /// this view the look-up happens once. The view is only a window on guest memory: nothing
+    /// in the ring is read until a pop asks for it, so it may be held as long as the caller
+    /// likes on one thread. Its window is <c>[0, guest_limit)</c> as it was when opened, which
+    /// is final once the guest runs (only device set-up raises the limit).
     /// </remarks>
-    public VirtqueueRing OpenRing() => new(this, RingSpan());
+    public VirtqueueRing OpenRing()
+    {
+        Span<byte> guest = GuestSpan();
+        return new(this, guest.Slice(_ringOffset, _ringSize), guest);
+    }
+
+    /// <summary>
+    /// All of guest memory the guest may touch, <c>[0, guest_limit)</c>: the window through
+    /// which a popped chain's buffers are reached, so that no span made from it can leave it.
+    /// </summary>
+    private Span<byte> GuestSpan() => _memory.GetValidatedSpan(0, (uint)_memory.Limit);
 
     /// <summary>The whole ring (descriptor table, avail, used), proven addressable when the queue was made.</summary>
-    private Span<byte> RingSpan() => _memory.GetValidatedSpan(_ringAddress, _ringSize);
+    private Span<byte> RingSpan() => _memory.GetValidatedSpan(_ringAddress, (uint)_ringSize);
 
-    /// <summary><see cref="TryPop(out DescriptorChain)"/> on the ring's span.</summary>
+    /// <summary><see cref="TryPop(out DescriptorChain)"/> on the ring's span, with buffers checked against <paramref name="guest"/>.</summary>
     /// <remarks>Every field is read through a fixed-length slice, so each read costs one range check.</remarks>
-    internal bool TryPopFromRing(ReadOnlySpan<byte> ring, out DescriptorChain chain)
+    internal bool TryPopFromRing(ReadOnlySpan<byte> ring, Span<byte> guest, out DescriptorChain chain)
     {
         // ORDERING: avail.idx is read before the ring entry it covers; the guest wrote the
         // entry before publishing the index (its kick() has a write barrier in between).
@@ -146,8 +164,8 @@ public sealed class Virtqueue
             ThrowHeadOutOfRange(head);
         }
 
-        int count = Walk(ring, head, out int readable);
-        chain = new DescriptorChain(head, _scratch.AsSpan(0, count), readable, _memory);
+        ReadOnlySpan<GuestBuffer> buffers = Walk(ring, head, (ulong)guest.Length, out int readable);
+        chain = new DescriptorChain(head, buffers, readable, guest);
         return true;
     }
 
@@ -160,12 +178,11 @@ public sealed class Virtqueue
     /// loop, then next), so a chain that breaks two rules faults on the same one as the original.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int Walk(ReadOnlySpan<byte> table, ushort head, out int readable)
+    private ReadOnlySpan<GuestBuffer> Walk(ReadOnlySpan<byte> table, ushort head, ulong limit, out int readable)
     {
         // The scratch array has exactly num entries: its length is the loop bound as well as
         // the index bound, which lets the JIT drop its own check on the store below.
         Span<GuestBuffer> scratch = _scratch;
-        ulong limit = _memory.Limit;
         int count = 0;
         int writable = 0;
         uint i = head;
@@ -208,7 +225,7 @@ public sealed class Virtqueue
             if ((flags & VringDesc.FlagNext) == 0)
             {
                 readable = count - writable;
-                return count;
+                return scratch[..count];
             }
 
             uint next = (uint)(rest >> 48);

@@ -21,15 +21,17 @@ public readonly ref struct VirtqueueRing
 {
     private readonly Virtqueue _queue;
     private readonly Span<byte> _ring;
+    private readonly Span<byte> _guest;
 
-    internal VirtqueueRing(Virtqueue queue, Span<byte> ring)
+    internal VirtqueueRing(Virtqueue queue, Span<byte> ring, Span<byte> guest)
     {
         _queue = queue;
         _ring = ring;
+        _guest = guest;
     }
 
     /// <inheritdoc cref="Virtqueue.TryPop(out DescriptorChain)"/>
-    public bool TryPop(out DescriptorChain chain) => _queue.TryPopFromRing(_ring, out chain);
+    public bool TryPop(out DescriptorChain chain) => _queue.TryPopFromRing(_ring, _guest, out chain);
 
     /// <inheritdoc cref="Virtqueue.AddUsed(ushort, uint)"/>
     public void AddUsed(ushort head, uint length) => _queue.AddUsedToRing(_ring, head, length);
