@@ -198,7 +198,7 @@ public sealed class Virtqueue
             // The one bounds check of each buffer, overflow-proof (GuestMemory.IsValidRange).
             if (addr >= limit || len > limit - addr)
             {
-                ThrowOutOfBounds((int)i, addr, len);
+                ThrowOutOfBounds((int)i, addr, rest);
             }
 
             // Readable buffers must all come first: a device reads its request from the
@@ -310,9 +310,11 @@ public sealed class Virtqueue
     private void ThrowHeadOutOfRange(ushort head) =>
         throw new GuestFaultException(GuestFault.HeadIndexOutOfRange, $"queue pfn 0x{Config.Pfn:x}: guest says index {head} is available (num {Config.Num})");
 
+    // Takes the descriptor's second word rather than its length, so that the hot loop need
+    // not keep the length anywhere the cold path can find it.
     [DoesNotReturn]
-    private void ThrowOutOfBounds(int index, ulong addr, uint len) =>
-        throw new GuestFaultException(GuestFault.BufferOutOfBounds, $"queue pfn 0x{Config.Pfn:x}: descriptor {index} address 0x{addr:x} length 0x{len:x} is outside guest memory (limit 0x{_memory.Limit:x})");
+    private void ThrowOutOfBounds(int index, ulong addr, ulong lenFlagsNext) =>
+        throw new GuestFaultException(GuestFault.BufferOutOfBounds, $"queue pfn 0x{Config.Pfn:x}: descriptor {index} address 0x{addr:x} length 0x{(uint)lenFlagsNext:x} is outside guest memory (limit 0x{_memory.Limit:x})");
 
     [DoesNotReturn]
     private void ThrowReadableAfterWritable(int index) =>
