@@ -94,8 +94,9 @@ public abstract class GuestMemory
     }
 
     /// <summary>
-    /// The span for a range the caller has already validated with <see cref="IsValidRange"/>
-    /// (a chain's buffers). Checked again cheaply by the span itself, never unchecked.
+    /// The span for a range the caller already knows to be valid: a ring proven addressable
+    /// when its queue was made, or <c>[0, Limit)</c> itself. Checked again cheaply by the span
+    /// itself, never unchecked.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal Span<byte> GetValidatedSpan(ulong address, uint length) =>
