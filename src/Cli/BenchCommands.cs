@@ -30,14 +30,14 @@ internal static class BenchCommands
         {
             Description = "Number of descriptor chains to pass through the ring.",
             DefaultValueFactory = _ => DefaultVringChains,
-            CustomParser = ParsePositiveCount,
+            CustomParser = ParsePositive<long>,
         };
 
         Option<int> runs = new("--runs")
         {
             Description = "Timed runs after the warm-up; the median is printed last.",
             DefaultValueFactory = _ => DefaultVringRuns,
-            CustomParser = ParsePositiveInt,
+            CustomParser = ParsePositive<int>,
         };
 
         Command vring = new("vring", "Pop and complete 3-descriptor chains on a 128-entry ring (compare with vring_baseline.c).");
@@ -70,12 +70,12 @@ internal static class BenchCommands
 
     private static Command CreateBlock()
     {
-        Option<int> size = new("--size-mib") { Description = "Size of the disk file in MiB.", DefaultValueFactory = _ => 256, CustomParser = ParsePositiveInt };
-        Option<int> request = new("--request-kib") { Description = "Bytes per read, in KiB.", DefaultValueFactory = _ => 64, CustomParser = ParsePositiveInt };
+        Option<int> size = new("--size-mib") { Description = "Size of the disk file in MiB.", DefaultValueFactory = _ => 256, CustomParser = ParsePositive<int> };
+        Option<int> request = new("--request-kib") { Description = "Bytes per read, in KiB.", DefaultValueFactory = _ => 64, CustomParser = ParsePositive<int> };
         Option<string> pattern = new("--pattern") { Description = "Read offsets: seq (sequential) or rand (random, aligned).", DefaultValueFactory = _ => "seq" };
         pattern.AcceptOnlyFromAmong("seq", "rand");
-        Option<int> depth = new("--depth") { Description = "Requests the guest keeps in flight (1 to 42: a read takes 3 of the ring's 128 descriptors).", DefaultValueFactory = _ => 32, CustomParser = ParsePositiveInt };
-        Option<int> total = new("--total-mib") { Description = "MiB read per measurement.", DefaultValueFactory = _ => 2048, CustomParser = ParsePositiveInt };
+        Option<int> depth = new("--depth") { Description = "Requests the guest keeps in flight (1 to 42: a read takes 3 of the ring's 128 descriptors).", DefaultValueFactory = _ => 32, CustomParser = ParsePositive<int> };
+        Option<int> total = new("--total-mib") { Description = "MiB read per measurement.", DefaultValueFactory = _ => 2048, CustomParser = ParsePositive<int> };
         Option<bool> noPin = new("--no-pin") { Description = "Leave thread placement to the scheduler instead of giving the block worker a CPU of its own." };
 
         Command block = new("block", "Read a cached file through the simulated guest's block device (compare with pread_baseline.c); prints ratio=X last.");
@@ -121,25 +121,14 @@ internal static class BenchCommands
         return 0;
     }
 
-    private static int ParsePositiveInt(ArgumentResult result)
+    private static T ParsePositive<T>(ArgumentResult result)
+        where T : IBinaryInteger<T>, IMinMaxValue<T>
     {
         string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
-        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value) || value <= 0)
+        if (!T.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out T? value) || value <= T.Zero)
         {
-            result.AddError($"{OptionName(result)} must be a whole number from 1 to {int.MaxValue}, not '{text}'.");
-            return 0;
-        }
-
-        return value;
-    }
-
-    private static long ParsePositiveCount(ArgumentResult result)
-    {
-        string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
-        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long value) || value <= 0)
-        {
-            result.AddError($"{OptionName(result)} must be a whole number from 1 to {long.MaxValue}, not '{text}'.");
-            return 0;
+            result.AddError($"{OptionName(result)} must be a whole number from 1 to {T.MaxValue}, not '{text}'.");
+            return T.Zero;
         }
 
         return value;

@@ -99,11 +99,7 @@ public sealed class Virtqueue
     /// <see cref="GuestFault.ChainTooLong"/> or <see cref="GuestFault.NextIndexOutOfRange"/>.
     /// </exception>
     /// <remarks>lguest.c <c>get_vq_desc()</c>. To take many chains in a row, <see cref="OpenRing"/> once.</remarks>
-    public bool TryPop(out DescriptorChain chain)
-    {
-        Span<byte> guest = GuestSpan();
-        return TryPopFromRing(guest.Slice(_ringOffset, _ringSize), guest, out chain);
-    }
+    public bool TryPop(out DescriptorChain chain) => OpenRing().TryPop(out chain);
 
     /// <summary>
     /// The ring as one span for a run of <see cref="VirtqueueRing.TryPop"/> and
@@ -130,6 +126,9 @@ public sealed class Virtqueue
 
     /// <summary>The whole ring (descriptor table, avail, used), proven addressable when the queue was made.</summary>
     private Span<byte> RingSpan() => _memory.GetValidatedSpan(_ringAddress, (uint)_ringSize);
+
+    /// <summary>The flags field of <c>vring_avail</c> or <c>vring_used</c>, at <paramref name="headerOffset"/> in the ring.</summary>
+    private Span<byte> RingFlags(int headerOffset) => RingSpan().Slice(headerOffset, 2);
 
     /// <summary><see cref="TryPop(out DescriptorChain)"/> on the ring's span, with buffers checked against <paramref name="guest"/>.</summary>
     /// <remarks>Every field is read through a fixed-length slice, so each read costs one range check.</remarks>
@@ -177,6 +176,8 @@ public sealed class Virtqueue
     /// The checks come in lguest.c's order for each descriptor (bounds, readable-after-writable,
     /// loop, then next), so a chain that breaks two rules faults on the same one as the original.
     /// </remarks>
+    // Inlined into the pop (its only caller) so that the ring and window spans stay in
+    // registers instead of being passed through a call on every chain.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ReadOnlySpan<GuestBuffer> Walk(ReadOnlySpan<byte> table, ushort head, ulong limit, out int readable)
     {
@@ -243,7 +244,7 @@ public sealed class Virtqueue
     /// bytes written into it.
     /// </summary>
     /// <remarks>lguest.c <c>add_used()</c>.</remarks>
-    public void AddUsed(ushort head, uint length) => AddUsedToRing(RingSpan(), head, length);
+    public void AddUsed(ushort head, uint length) => OpenRing().AddUsed(head, length);
 
     /// <summary><see cref="AddUsed(ushort, uint)"/> on the ring's span.</summary>
     internal void AddUsedToRing(Span<byte> ring, ushort head, uint length)
@@ -267,21 +268,12 @@ public sealed class Virtqueue
     /// <c>VRING_AVAIL_F_NO_INTERRUPT</c> (advisory, spec §4.7).
     /// </summary>
     /// <remarks>The test at the top of lguest.c <c>trigger_irq()</c>.</remarks>
-    public bool ShouldInterrupt()
-    {
-        ReadOnlySpan<byte> avail = _memory.GetValidatedSpan(_ringAddress + (ulong)_layout.AvailOffset, VringRingHeader.Size);
-        return (BinaryPrimitives.ReadUInt16LittleEndian(avail) & VringRingHeader.AvailNoInterrupt) == 0;
-    }
+    public bool ShouldInterrupt() =>
+        (BinaryPrimitives.ReadUInt16LittleEndian(RingFlags(_layout.AvailOffset)) & VringRingHeader.AvailNoInterrupt) == 0;
 
     /// <summary>Whether the guest need not kick (<c>VRING_USED_F_NO_NOTIFY</c> set in used.flags).</summary>
-    public bool NoNotify
-    {
-        get
-        {
-            ReadOnlySpan<byte> used = _memory.GetValidatedSpan(_ringAddress + (ulong)_layout.UsedOffset, VringRingHeader.Size);
-            return (BinaryPrimitives.ReadUInt16LittleEndian(used) & VringRingHeader.UsedNoNotify) != 0;
-        }
-    }
+    public bool NoNotify =>
+        (BinaryPrimitives.ReadUInt16LittleEndian(RingFlags(_layout.UsedOffset)) & VringRingHeader.UsedNoNotify) != 0;
 
     /// <summary>
     /// Device reset of this queue: zero the whole ring, flags included, and forget what was
@@ -290,13 +282,13 @@ public sealed class Virtqueue
     /// <remarks>The per-queue part of lguest.c <c>reset_device()</c>.</remarks>
     public void Reset()
     {
-        _memory.GetValidatedSpan(_ringAddress, (uint)_layout.TotalSize).Clear();
+        RingSpan().Clear();
         _lastAvailIdx = 0;
     }
 
     private void SetUsedFlags(ushort flags)
     {
-        Span<byte> used = _memory.GetValidatedSpan(_ringAddress + (ulong)_layout.UsedOffset, VringRingHeader.Size);
+        Span<byte> used = RingFlags(_layout.UsedOffset);
         BinaryPrimitives.WriteUInt16LittleEndian(used, (ushort)(BinaryPrimitives.ReadUInt16LittleEndian(used) | flags));
     }
 
