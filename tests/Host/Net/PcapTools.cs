@@ -13,26 +13,26 @@ public static class PcapTools
     /// </summary>
     public static string? CheckReadable(string path, int arp, int requests, int replies)
     {
-        if (Requires.OnPath("tcpdump"))
+        // Each reader's name, its "numeric output" flag, and how it prints the three kinds of frame.
+        (string Tool, string Numeric, string Arp, string Request, string Reply)[] readers =
+        [
+            ("tcpdump", "-nn", " ARP, ", "ICMP echo request", "ICMP echo reply"),
+            ("tshark", "-n", " ARP ", "Echo (ping) request", "Echo (ping) reply"),
+        ];
+        foreach (var reader in readers)
         {
-            Command.Result r = Command.Run("tcpdump", "-r", path, "-nn");
-            Assert.True(r.ExitCode == 0, $"tcpdump -r failed: {r.Stderr}");
-            string[] lines = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            Assert.Equal(arp, lines.Count(l => l.Contains(" ARP, ", StringComparison.Ordinal)));
-            Assert.Equal(requests, lines.Count(l => l.Contains("ICMP echo request", StringComparison.Ordinal)));
-            Assert.Equal(replies, lines.Count(l => l.Contains("ICMP echo reply", StringComparison.Ordinal)));
-            return "tcpdump";
-        }
+            if (!Requires.OnPath(reader.Tool))
+            {
+                continue;
+            }
 
-        if (Requires.OnPath("tshark"))
-        {
-            Command.Result r = Command.Run("tshark", "-r", path, "-n");
-            Assert.True(r.ExitCode == 0, $"tshark -r failed: {r.Stderr}");
+            Command.Result r = Command.Run(reader.Tool, "-r", path, reader.Numeric);
+            Assert.True(r.ExitCode == 0, $"{reader.Tool} -r failed: {r.Stderr}");
             string[] lines = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            Assert.Equal(arp, lines.Count(l => l.Contains(" ARP ", StringComparison.Ordinal)));
-            Assert.Equal(requests, lines.Count(l => l.Contains("Echo (ping) request", StringComparison.Ordinal)));
-            Assert.Equal(replies, lines.Count(l => l.Contains("Echo (ping) reply", StringComparison.Ordinal)));
-            return "tshark";
+            Assert.Equal(arp, lines.Count(l => l.Contains(reader.Arp, StringComparison.Ordinal)));
+            Assert.Equal(requests, lines.Count(l => l.Contains(reader.Request, StringComparison.Ordinal)));
+            Assert.Equal(replies, lines.Count(l => l.Contains(reader.Reply, StringComparison.Ordinal)));
+            return reader.Tool;
         }
 
         return null;
