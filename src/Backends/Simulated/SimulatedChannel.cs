@@ -78,6 +78,21 @@ public sealed class SimulatedChannel : ILguestChannel, IGuestCpu
     /// <inheritdoc/>
     public ChannelEvent Run()
     {
+        TryRun(CancellationToken.None, out ChannelEvent ev);
+        return ev;
+    }
+
+    /// <summary>
+    /// <see cref="Run"/>, which the caller may abandon: a signal arriving during a blocked
+    /// <c>read(/dev/lguest)</c>. The guest is not harmed; whatever it does meanwhile is
+    /// returned by the next run, as lg.ko keeps a pending notify for the next read.
+    /// </summary>
+    /// <param name="abandon">Cancelled when the caller stops waiting.</param>
+    /// <param name="ev">What ended the run, when it returns true.</param>
+    /// <returns>False when <paramref name="abandon"/> was cancelled before anything happened.</returns>
+    public bool TryRun(CancellationToken abandon, out ChannelEvent ev)
+    {
+        using CancellationTokenRegistration wake = abandon.CanBeCanceled ? abandon.Register(WakeWaiters) : default;
         lock (_gate)
         {
             if (!_initialized)
@@ -96,21 +111,24 @@ public sealed class SimulatedChannel : ILguestChannel, IGuestCpu
                 _thread.Start();
             }
 
+            // An earlier run was abandoned and the guest has stopped since with an event the
+            // Launcher has not seen yet: that event is this run's, and the guest keeps waiting
+            // for its turn. (Never true when no run is abandoned: each run takes its event.)
+            if (_event is { } waiting)
+            {
+                ev = TakeEvent(waiting);
+                return true;
+            }
+
             _guestTurn = true;
             Monitor.PulseAll(_gate);
             DateTime haltedSince = DateTime.UtcNow;
             while (true)
             {
-                if (_event is { } ev)
+                if (_event is { } posted)
                 {
-                    _event = null;
-                    _guestTurn = false;
-                    if (ev.Kind is ChannelEventKind.Died or ChannelEventKind.Restart)
-                    {
-                        _ended = true;
-                    }
-
-                    return ev;
+                    ev = TakeEvent(posted);
+                    return true;
                 }
 
                 // A halted guest whose turn it is has not woken up yet: let it run first.
@@ -118,7 +136,8 @@ public sealed class SimulatedChannel : ILguestChannel, IGuestCpu
                 {
                     // The guest stays halted; the next Run lets it look again.
                     _guestTurn = false;
-                    return ChannelEvent.Broken;
+                    ev = ChannelEvent.Broken;
+                    return true;
                 }
 
                 if (_halted && !_guestTurn && DateTime.UtcNow - haltedSince > HaltTimeout)
@@ -127,7 +146,16 @@ public sealed class SimulatedChannel : ILguestChannel, IGuestCpu
                     _ended = true;
                     _disposed = true;
                     Monitor.PulseAll(_gate);
-                    return ChannelEvent.Died($"simulated guest: halted for {HaltTimeout.TotalSeconds:0} s with nothing to wake it");
+                    ev = ChannelEvent.Died($"simulated guest: halted for {HaltTimeout.TotalSeconds:0} s with nothing to wake it");
+                    return true;
+                }
+
+                // Abandoned: the guest keeps its turn (or stays halted) and the next run
+                // picks up from there.
+                if (abandon.IsCancellationRequested)
+                {
+                    ev = default;
+                    return false;
                 }
 
                 if (!_halted || _guestTurn)
@@ -164,8 +192,17 @@ public sealed class SimulatedChannel : ILguestChannel, IGuestCpu
     }
 
     /// <inheritdoc/>
-    public void Break()
+    public void Break() => TryBreak(CancellationToken.None);
+
+    /// <summary>
+    /// <see cref="Break"/>, which the caller may abandon (a signal to the blocked breaker).
+    /// As in lg.ko, an abandoned break leaves the break flag set: only a release clears it.
+    /// </summary>
+    /// <param name="abandon">Cancelled when the caller stops waiting.</param>
+    /// <returns>False when <paramref name="abandon"/> was cancelled before the break was released.</returns>
+    public bool TryBreak(CancellationToken abandon)
     {
+        using CancellationTokenRegistration wake = abandon.CanBeCanceled ? abandon.Register(WakeWaiters) : default;
         lock (_gate)
         {
             _breakRequested = true;
@@ -180,9 +217,16 @@ public sealed class SimulatedChannel : ILguestChannel, IGuestCpu
         {
             while (Volatile.Read(ref _breakRequested) && !Volatile.Read(ref _disposed))
             {
+                if (abandon.IsCancellationRequested)
+                {
+                    return false;
+                }
+
                 Monitor.Wait(_breakGate);
             }
         }
+
+        return true;
     }
 
     /// <inheritdoc/>
@@ -197,6 +241,33 @@ public sealed class SimulatedChannel : ILguestChannel, IGuestCpu
         {
             Monitor.PulseAll(_breakGate);
         }
+    }
+
+    /// <summary>Wakes a run or a break waiting in this channel, to look at its abandon token.</summary>
+    private void WakeWaiters()
+    {
+        lock (_gate)
+        {
+            Monitor.PulseAll(_gate);
+        }
+
+        lock (_breakGate)
+        {
+            Monitor.PulseAll(_breakGate);
+        }
+    }
+
+    /// <summary>Called with the lock held: hands <paramref name="ev"/> to the run loop.</summary>
+    private ChannelEvent TakeEvent(ChannelEvent ev)
+    {
+        _event = null;
+        _guestTurn = false;
+        if (ev.Kind is ChannelEventKind.Died or ChannelEventKind.Restart)
+        {
+            _ended = true;
+        }
+
+        return ev;
     }
 
     /// <summary>Ends the guest thread, if it still runs, and releases a blocked <see cref="Break"/>.</summary>
