@@ -20,6 +20,7 @@ internal static class Program
         RootCommand root = new("LguestSim: the 2.6.25 lguest Launcher as a test harness and simulator.");
         root.Subcommands.Add(SimCommand.Create());
         root.Subcommands.Add(BenchCommands.Create());
+        root.Subcommands.Add(LgdevCommand.Create());
 
         ParseResult parsed = root.Parse(args);
 
