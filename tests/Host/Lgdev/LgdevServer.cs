@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using LguestSim.Host.Fuse;
+
+namespace LguestSim.Tests.Host.Lgdev;
+
+/// <summary>
+/// A real <c>lguestsim lgdev</c> child process serving the emulated device on a fresh temporary
+/// directory. Disposing stops it (SIGTERM, then SIGKILL), detaches the mount by its exact path
+/// whatever happened, and removes the directory.
+/// </summary>
+/// <remarks>The server is never run inside the test process: an in-process exit can deadlock on requests the kernel handed it.</remarks>
+public sealed class LgdevServer : IDisposable
+{
+    private readonly Process _process;
+    private readonly Task<string> _stdout;
+    private readonly Task<string> _stderr;
+    private bool _stopped;
+
+    /// <summary>Starts the server and waits until DIR/lguest is there.</summary>
+    /// <exception cref="InvalidOperationException">The server exited or the file did not appear within 30 s.</exception>
+    public LgdevServer()
+    {
+        Directory = System.IO.Directory.CreateTempSubdirectory("lguestsim-lgdev-").FullName;
+        TranscriptPath = Directory + ".transcript";
+        string dll = Path.Combine(AppContext.BaseDirectory, "lguestsim.dll");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in new[] { dll, "lgdev", "--mount", Directory, "--transcript", TranscriptPath })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        _process = Process.Start(psi)!;
+        _stdout = _process.StandardOutput.ReadToEndAsync();
+        _stderr = _process.StandardError.ReadToEndAsync();
+        var clock = Stopwatch.StartNew();
+        while (!File.Exists(DevicePath))
+        {
+            if (_process.HasExited || clock.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                string why = _process.HasExited ? $"exited with {_process.ExitCode}: {_stderr.Result}" : "did not mount within 30 s";
+                Dispose();
+                throw new InvalidOperationException($"lguestsim lgdev {why}");
+            }
+
+            Thread.Sleep(20);
+        }
+    }
+
+    /// <summary>The mount point.</summary>
+    public string Directory { get; }
+
+    /// <summary>The emulated device, DIR/lguest.</summary>
+    public string DevicePath => Path.Combine(Directory, "lguest");
+
+    /// <summary>Where the server writes its transcript when it stops.</summary>
+    public string TranscriptPath { get; }
+
+    /// <summary>Stops the server with SIGTERM and waits for it.</summary>
+    /// <returns>Its exit code and its stderr.</returns>
+    public (int ExitCode, string Stderr) Stop()
+    {
+        if (!_stopped && !_process.HasExited)
+        {
+            using Process kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            kill.WaitForExit();
+            if (!_process.WaitForExit(TimeSpan.FromSeconds(10)))
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit();
+            }
+        }
+
+        _stopped = true;
+        _process.WaitForExit();
+        return (_process.ExitCode, _stderr.Result);
+    }
+
+    /// <summary>Waits for the server to exit by itself.</summary>
+    public bool WaitForExit(TimeSpan timeout) => _process.WaitForExit(timeout);
+
+    /// <summary>Whether something is still mounted on <see cref="Directory"/>.</summary>
+    public bool IsMounted() => File.ReadAllLines("/proc/self/mounts").Any(l => l.Split(' ')[1] == Directory);
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        try
+        {
+            Stop();
+        }
+        finally
+        {
+            FuseDevice.Unmount(Directory); // EINVAL when the server already did it
+            _process.Dispose();
+            try
+            {
+                System.IO.Directory.Delete(Directory);
+                File.Delete(TranscriptPath);
+            }
+            catch (IOException)
+            {
+                // Still busy: a test left the device open. The temp dir is harmless.
+            }
+        }
+    }
+}
