@@ -27,9 +27,20 @@ public sealed class LgdevServerFixture : IDisposable
 /// another process: real threads (the owner is a thread id), pread/pwrite at the vcpu offset,
 /// errnos as they reach the caller. The guest behind it is the probe guest.
 /// </summary>
-public sealed class LgdevAbiTests(LgdevServerFixture fixture) : IClassFixture<LgdevServerFixture>
+public sealed class LgdevAbiTests : IClassFixture<LgdevServerFixture>, IDisposable
 {
-    private LgFile OpenDevice() => new(fixture.Server.DevicePath);
+    private readonly LgdevServerFixture _fixture;
+    private readonly IDisposable _watchdog;
+
+    public LgdevAbiTests(LgdevServerFixture fixture)
+    {
+        _fixture = fixture;
+        _watchdog = fixture.Server.Watchdog(TimeSpan.FromSeconds(20));
+    }
+
+    public void Dispose() => _watchdog.Dispose();
+
+    private LgFile OpenDevice() => new(_fixture.Server.DevicePath);
 
     [FuseFact]
     public void Initialize_Returns16_AndASecondIsEbusy()
@@ -192,7 +203,7 @@ public sealed class LgdevAbiTests(LgdevServerFixture fixture) : IClassFixture<Lg
             string exe = Path.Combine(dir, "eintr");
             string source = Path.Combine(AppContext.BaseDirectory, "Lgdev", "eintr.c");
             Run("gcc", "-O1", "-pthread", "-o", exe, source);
-            string output = Run(exe, fixture.Server.DevicePath);
+            string output = Run(exe, _fixture.Server.DevicePath);
             Assert.Equal("initialize 16\nrun -1 Interrupted system call\nirq 0\nrun 4 0x2001\n", output);
         }
         finally
@@ -212,7 +223,7 @@ public sealed class LgdevAbiTests(LgdevServerFixture fixture) : IClassFixture<Lg
         using Process p = Process.Start(psi)!;
         Task<string> stdout = p.StandardOutput.ReadToEndAsync();
         Task<string> stderr = p.StandardError.ReadToEndAsync();
-        Assert.True(p.WaitForExit(TimeSpan.FromSeconds(60)), $"{program} did not finish");
+        Assert.True(p.WaitForExit(TimeSpan.FromSeconds(30)), $"{program} did not finish");
         Assert.True(p.ExitCode == 0, $"{program} exited {p.ExitCode}: {stderr.Result} {stdout.Result}");
         return stdout.Result;
     }
@@ -225,6 +236,7 @@ public sealed class LgdevLifecycleTests
     public void Sigterm_UnmountsAndWritesTheTranscript()
     {
         using var server = new LgdevServer();
+        using IDisposable watchdog = server.Watchdog(TimeSpan.FromSeconds(20));
         using (var lg = new LgFile(server.DevicePath))
         {
             Assert.Equal(16, lg.Initialize(start: 0x100000));

@@ -75,11 +75,31 @@ public sealed class LgdevServer : IDisposable
         return (_process.ExitCode, _stderr.Result);
     }
 
+    /// <summary>
+    /// Kills the server if the returned timer is not disposed within <paramref name="limit"/>.
+    /// A test whose run or break never comes back then fails instead of hanging: killing the
+    /// server ends every call it still holds (a caller whose request the server has read
+    /// cannot be killed itself until then; it waits uninterruptibly).
+    /// </summary>
+    public IDisposable Watchdog(TimeSpan limit) => new Timer(_ => Kill(), null, limit, Timeout.InfiniteTimeSpan);
+
     /// <summary>Waits for the server to exit by itself.</summary>
     public bool WaitForExit(TimeSpan timeout) => _process.WaitForExit(timeout);
 
     /// <summary>Whether something is still mounted on <see cref="Directory"/>.</summary>
     public bool IsMounted() => File.ReadAllLines("/proc/self/mounts").Any(l => l.Split(' ')[1] == Directory);
+
+    private void Kill()
+    {
+        try
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+    }
 
     /// <inheritdoc/>
     public void Dispose()

@@ -25,7 +25,7 @@ int main(int argc, char **argv)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_usr1; /* no SA_RESTART */
     sigaction(SIGUSR1, &sa, NULL);
-    alarm(10); /* a run that is never interrupted must not hang the test */
+    alarm(10); /* a run never interrupted: killed, if the server has not read the request yet */
     int fd = open(argv[1], O_RDWR);
     uint32_t init[5] = {0, 0x10000, 0x4000, 0x2000, 0};
     printf("initialize %zd\n", pwrite(fd, init, sizeof init, 0));
