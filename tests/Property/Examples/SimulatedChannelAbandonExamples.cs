@@ -25,13 +25,23 @@ public class SimulatedChannelAbandonExamples
         }
     }
 
+    /// <summary>An abandoned run on a thread of its own, so a run that ignores its token fails the test instead of hanging it.</summary>
+    private static bool TryRunWithin(SimulatedChannel vcpu, CancellationToken abandon)
+    {
+        bool ran = true;
+        var runner = new Thread(() => ran = vcpu.TryRun(abandon, out _)) { IsBackground = true };
+        runner.Start();
+        Assert.True(runner.Join(TimeSpan.FromSeconds(5)), "the abandoned run did not return");
+        return ran;
+    }
+
     [Fact]
     public void AbandonedRun_OfAHaltedGuest_ReturnsFalse_AndTheNextRunGoesOn()
     {
         using var vcpu = new SimulatedChannel(NotifyOnIrq);
         vcpu.Initialize(16, 0, 0);
         using var abandon = new CancellationTokenSource(Soon);
-        Assert.False(vcpu.TryRun(abandon.Token, out _));
+        Assert.False(TryRunWithin(vcpu, abandon.Token));
         Assert.True(vcpu.Interrupt(1));
         Assert.Equal(ChannelEvent.Notify(0x1001), vcpu.Run());
     }
@@ -49,8 +59,9 @@ public class SimulatedChannelAbandonExamples
         });
         vcpu.Initialize(16, 0, 0);
         using var abandon = new CancellationTokenSource(Soon);
-        Assert.False(vcpu.TryRun(abandon.Token, out _));
+        bool ran = TryRunWithin(vcpu, abandon.Token);
         go.Set();
+        Assert.False(ran);
         Thread.Sleep(Soon); // the guest posts notify 1 with nobody running it, and waits
         Assert.Equal(ChannelEvent.Notify(1), vcpu.Run());
         Assert.Equal(ChannelEvent.Notify(2), vcpu.Run());
@@ -62,7 +73,11 @@ public class SimulatedChannelAbandonExamples
         using var vcpu = new SimulatedChannel(NotifyOnIrq);
         vcpu.Initialize(16, 0, 0);
         using var abandon = new CancellationTokenSource(Soon);
-        Assert.False(vcpu.TryBreak(abandon.Token));
+        bool released = true;
+        var breaker = new Thread(() => released = vcpu.TryBreak(abandon.Token)) { IsBackground = true };
+        breaker.Start();
+        Assert.True(breaker.Join(TimeSpan.FromSeconds(5)), "the abandoned break did not return");
+        Assert.False(released);
         Assert.Equal(ChannelEvent.Broken, vcpu.Run()); // lg.ko: only BREAK 0 clears the flag
         vcpu.ReleaseBreak();
         Assert.True(vcpu.Interrupt(1));
