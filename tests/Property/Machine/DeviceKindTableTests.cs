@@ -3,6 +3,7 @@ using LguestSim.Backends.Simulated.Scenarios;
 using LguestSim.Engine.Abi;
 using LguestSim.Engine.Devices;
 using LguestSim.Engine.HostIo;
+using LguestSim.Engine.Loader;
 using LguestSim.Engine.Machine;
 using LguestSim.Engine.Memory;
 using LguestSim.Tests.Property.Block;
@@ -90,6 +91,13 @@ public sealed class DeviceKindTableTests
     {
         Scenario s = ScenarioParser.Parse("console\nblock\nnet\nboot\n", "x.scenario", "x");
         Assert.Equal([DeviceKinds.Block, DeviceKinds.Net, DeviceKinds.Console], s.Devices.Select(d => d.Kind));
+    }
+
+    [Fact]
+    public void LauncherCommandLine_DeviceOptions_NameTheTablesRows()
+    {
+        LauncherCommandLine cl = LauncherCommandLine.Parse(["--block=a.img", "--tunnet=10.0.0.1", "64", "vmlinux"]);
+        Assert.Equal([DeviceKinds.Block, DeviceKinds.Net], cl.Devices.Select(d => d.DeviceKind));
     }
 
     private static object PortFor(DeviceKind kind)
