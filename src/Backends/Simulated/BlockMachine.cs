@@ -86,7 +86,7 @@ public static class BlockMachine
 
         void Guest(IGuestCpu cpu)
         {
-            var context = new GuestContext(memory, mem, cpu, transcript, mem);
+            var context = new GuestContext(new LocalGuestPhysicalMemory(memory), mem, cpu, transcript, mem);
             var bus = new LguestBus(context, page.Address);
             bus.Scan();
             program(new BlockGuest(context, bus.Devices[0]));

@@ -193,7 +193,7 @@ public static class SimulationRunner
             transcript.Block(HexDump.Format(page.Snapshot(), page.Address));
         }
 
-        var guest = new Scenarios.ScenarioGuest(scenario, firstStep, host, transcript, memory, mem);
+        var guest = new Scenarios.ScenarioGuest(scenario, firstStep, host, transcript, new Guest.LocalGuestPhysicalMemory(memory), mem);
         using var channel = new SimulatedChannel(guest.Run) { HaltTimeout = options.HaltTimeout };
         channel.Initialize((uint)(page.GuestLimit / LguestLayout.PageSize), pageDirectory, entry);
         using IWaker waker = options.CreateWaker?.Invoke(channel) ?? new Waker(channel);

@@ -3,7 +3,6 @@ using System.Text;
 using LguestSim.Backends.Simulated.Guest;
 using LguestSim.Backends.Simulated.HostSide;
 using LguestSim.Engine.Abi;
-using LguestSim.Engine.Memory;
 using T = LguestSim.Backends.Simulated.Transcript.Transcript;
 
 namespace LguestSim.Backends.Simulated.Scenarios;
@@ -38,7 +37,7 @@ public sealed class ScenarioGuest
     private Guest.Ip.GuestIpStack? _ip;
 
     /// <summary>Prepares the guest to play <paramref name="scenario"/> from step <paramref name="firstStep"/>.</summary>
-    public ScenarioGuest(Scenario scenario, int firstStep, SimulatedHost host, T transcript, GuestMemory memory, ulong memorySize)
+    public ScenarioGuest(Scenario scenario, int firstStep, SimulatedHost host, T transcript, IGuestPhysicalMemory memory, ulong memorySize)
     {
         _scenario = scenario;
         NextStep = firstStep;
@@ -49,8 +48,8 @@ public sealed class ScenarioGuest
         _pageAddress = memorySize;
     }
 
-    /// <summary>Guest memory.</summary>
-    public GuestMemory Memory { get; }
+    /// <summary>Guest memory: copied in and out at an address, never held as a span.</summary>
+    public IGuestPhysicalMemory Memory { get; }
 
     /// <summary>The next step to play (after a reboot, where the new guest carries on).</summary>
     public int NextStep { get; private set; }
@@ -58,7 +57,7 @@ public sealed class ScenarioGuest
     /// <summary>The guest program: run on the simulated vcpu's thread.</summary>
     public void Run(IGuestCpu cpu)
     {
-        var bp = BootParams.Read(Memory.GetSpan(0, BootParams.Size));
+        var bp = BootParams.Read(Memory.ReadBytes(0, BootParams.Size));
         ulong pageTablePages = ((_memorySize / LguestLayout.PageSize) + 1023) / 1024 + 1;
         ulong top = (bp.RamdiskImage != 0 ? bp.RamdiskImage : _memorySize) - (pageTablePages * LguestLayout.PageSize);
         _guest = new GuestContext(Memory, _memorySize, cpu, _transcript, top);
@@ -72,9 +71,9 @@ public sealed class ScenarioGuest
 
     private void ReportBootParams()
     {
-        var bp = BootParams.Read(Memory.GetSpan(0, BootParams.Size));
+        var bp = BootParams.Read(Memory.ReadBytes(0, BootParams.Size));
         ulong cmdline = bp.CmdLinePtr;
-        Span<byte> rest = cmdline != 0 ? Memory.GetSpan(cmdline, Math.Min(4096, _memorySize - cmdline)) : [];
+        ReadOnlySpan<byte> rest = cmdline != 0 ? Memory.ReadBytes(cmdline, (int)Math.Min(4096, _memorySize - cmdline)) : [];
         int nul = rest.IndexOf((byte)0);
         string cmd = T.Quote(nul < 0 ? rest : rest[..nul]);
         _transcript.Line($"guest: e820 {bp.E820Entries} entry: {T.Hex(bp.E820Map0.Addr)}+{T.Hex(bp.E820Map0.Length)} type {bp.E820Map0.Type}; cmdline {cmd}; initrd {T.Hex(bp.RamdiskImage)}+{T.Hex(bp.RamdiskSize)}");
@@ -385,7 +384,9 @@ public sealed class ScenarioGuest
                     (uint)ScenarioParser.Number(step, "len", 0),
                     (ushort)ScenarioParser.Number(step, "flags", 0),
                     (ushort)ScenarioParser.Number(step, "next", 0));
-                desc.Write(Memory.GetSpan(ring + (index * VringDesc.Size), VringDesc.Size));
+                Span<byte> raw = stackalloc byte[VringDesc.Size];
+                desc.Write(raw);
+                Memory.Write(ring + (index * VringDesc.Size), raw);
                 _transcript.Line($"guest: raw {name} vq{vq} desc {index} addr={T.Hex(desc.Addr)} len={T.Hex(desc.Len)} flags={desc.Flags} next={desc.Next}");
                 break;
             case "ring.publish":
@@ -423,7 +424,7 @@ public sealed class ScenarioGuest
         int offset = 0;
         while (offset < LguestLayout.PageSize)
         {
-            var desc = LguestDeviceDesc.Read(Memory.GetSpan(_pageAddress + (ulong)offset, LguestDeviceDesc.Size));
+            var desc = LguestDeviceDesc.Read(Memory.ReadBytes(_pageAddress + (ulong)offset, LguestDeviceDesc.Size));
             if (desc.Type == 0)
             {
                 break;
@@ -434,7 +435,7 @@ public sealed class ScenarioGuest
             {
                 Check(step, index < desc.NumVq, $"{name} has no queue {index}");
                 ulong at = _pageAddress + (ulong)offset + LguestDeviceDesc.Size + ((ulong)index * LguestVqConfig.Size);
-                return (_pageAddress + (ulong)offset, LguestVqConfig.Read(Memory.GetSpan(at, LguestVqConfig.Size)));
+                return (_pageAddress + (ulong)offset, LguestVqConfig.Read(Memory.ReadBytes(at, LguestVqConfig.Size)));
             }
 
             offset += desc.RecordSize;
