@@ -7,11 +7,37 @@ using T = LguestSim.Backends.Simulated.Transcript.Transcript;
 
 namespace LguestSim.Backends.Simulated.Scenarios;
 
-/// <summary>The host ends of the simulated devices, shared across reboots.</summary>
+/// <summary>
+/// The host ends of the simulated devices, shared across reboots; as the scenario's
+/// <see cref="IScenarioHost"/> it plays the <c>host.*</c> verbs on the in-memory console
+/// port and taps.
+/// </summary>
 /// <param name="Console">The console's keyboard and screen.</param>
 /// <param name="Taps">The in-memory taps, one per net device, in device order (null where the device has a real tap).</param>
 /// <param name="DeviceTaps">What each net device is built on, in device order (wrapped, e.g. for pcap).</param>
-public sealed record SimulatedHost(MemoryConsolePort Console, IReadOnlyList<MemoryTap?> Taps, IReadOnlyList<Engine.HostIo.ITap> DeviceTaps);
+public sealed record SimulatedHost(MemoryConsolePort Console, IReadOnlyList<MemoryTap?> Taps, IReadOnlyList<Engine.HostIo.ITap> DeviceTaps) : IScenarioHost
+{
+    /// <inheritdoc/>
+    public int NetCount => Taps.Count;
+
+    /// <inheritdoc/>
+    public void TypeConsole(ReadOnlySpan<byte> data) => Console.Type(data);
+
+    /// <inheritdoc/>
+    public void CloseConsoleInput() => Console.CloseInput();
+
+    /// <inheritdoc/>
+    public void InjectFrame(int net, byte[] frame) => Tap(net).Inject(frame);
+
+    /// <inheritdoc/>
+    public bool TryTakeFrame(int net, out byte[] frame) => Tap(net).TryTakeTransmitted(out frame);
+
+    /// <inheritdoc/>
+    public void FailNextRead(int net, int result) => Tap(net).FailNextRead(result);
+
+    private MemoryTap Tap(int net) =>
+        Taps[net] ?? throw new ScenarioHostException("needs the in-memory tap, but the net device is on a real tap");
+}
 
 /// <summary>
 /// The simulated guest kernel running a scenario: it boots (bus scan and driver probes) and
@@ -25,7 +51,7 @@ public sealed class ScenarioGuest
 
     private const ushort ScenarioEtherType = 0x88b5;
     private readonly Scenario _scenario;
-    private readonly SimulatedHost _host;
+    private readonly IScenarioHost _host;
     private readonly T _transcript;
     private readonly ulong _memorySize;
     private readonly ulong _pageAddress;
@@ -37,7 +63,7 @@ public sealed class ScenarioGuest
     private Guest.Ip.GuestIpStack? _ip;
 
     /// <summary>Prepares the guest to play <paramref name="scenario"/> from step <paramref name="firstStep"/>.</summary>
-    public ScenarioGuest(Scenario scenario, int firstStep, SimulatedHost host, T transcript, IGuestPhysicalMemory memory, ulong memorySize)
+    public ScenarioGuest(Scenario scenario, int firstStep, IScenarioHost host, T transcript, IGuestPhysicalMemory memory, ulong memorySize)
     {
         _scenario = scenario;
         NextStep = firstStep;
@@ -129,23 +155,26 @@ public sealed class ScenarioGuest
                 break;
             case "host.type":
                 _transcript.Line($"host: type {T.Quote(Bytes(step.Words[0]))}");
-                _host.Console.Type(Bytes(step.Words[0]));
+                OnHost(step, () => _host.TypeConsole(Bytes(step.Words[0])));
                 break;
             case "host.console.eof":
                 _transcript.Line("host: console input at end of file");
-                _host.Console.CloseInput();
+                OnHost(step, _host.CloseConsoleInput);
                 break;
             case "host.net.send":
                 for (int i = 0; i < (int)ScenarioParser.Number(step, "count", 1); i++)
                 {
                     byte[] frame = Frame(step, HostMac, isHost: true, i);
                     _transcript.Line($"host: tap send len={frame.Length} {NetDriver.Describe(frame)}");
-                    Tap(step).Inject(frame);
+                    OnHost(step, () => _host.InjectFrame(Tap(step), frame));
                 }
 
                 break;
             case "host.net.expect":
-                Check(step, Tap(step).TryTakeTransmitted(out byte[] sent), "no frame came out of the tap");
+                byte[] sent = [];
+                bool taken = false;
+                OnHost(step, () => taken = _host.TryTakeFrame(Tap(step), out sent));
+                Check(step, taken, "no frame came out of the tap");
                 _transcript.Line($"host: tap got len={sent.Length} {NetDriver.Describe(sent)}");
                 ExpectFrame(step, sent, "host");
                 break;
@@ -462,11 +491,24 @@ public sealed class ScenarioGuest
         return _net ?? Fail<NetDriver>("no net device");
     }
 
-    private MemoryTap Tap(ScenarioStep step)
+    /// <summary>The net device whose tap the <c>host.net.*</c> verbs use: the first.</summary>
+    private int Tap(ScenarioStep step)
     {
-        Check(step, _host.Taps.Count > 0, "no net device");
-        Check(step, _host.Taps[0] is not null, $"{step.Verb} needs the in-memory tap, but the net device is on a real tap");
-        return _host.Taps[0]!;
+        Check(step, _host.NetCount > 0, "no net device");
+        return 0;
+    }
+
+    /// <summary>Plays a <c>host.*</c> action; one the host cannot play fails the step.</summary>
+    private void OnHost(ScenarioStep step, Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (ScenarioHostException e)
+        {
+            Check(step, false, $"{step.Verb} {e.Message}");
+        }
     }
 
     /// <summary>The guest's IPv4 over the (first) net device, and the receive-ring controls.</summary>
@@ -478,7 +520,7 @@ public sealed class ScenarioGuest
             case "host.net.read-error":
                 int errno = (int)ScenarioParser.Number(step, "errno", 5);
                 _transcript.Line(errno == 0 ? "host: the next tap read returns 0 bytes" : $"host: the next tap read fails with errno {errno}");
-                Tap(step).FailNextRead(-errno);
+                OnHost(step, () => _host.FailNextRead(Tap(step), -errno));
                 break;
             case "net.arp":
                 Ip().Arp(Address(step.Words[0]), Address(step.Named["from"]), fail);
