@@ -12,9 +12,10 @@ namespace LguestSim.Host.Tap;
 /// comes in on the interface and is received here.
 /// </summary>
 /// <remarks>
-/// The socket sees both directions; <see cref="TryReceiveIncoming"/> skips frames whose
-/// <c>sll_pkttype</c> is <c>PACKET_OUTGOING</c> (its own sends, and anything else this host
-/// transmitted), leaving what the tap's reader wrote. Frames are queued from the moment the
+/// The socket sees both directions, except its own sends, which the kernel never loops back
+/// to the socket they came from; <see cref="TryReceiveIncoming"/> skips frames whose
+/// <c>sll_pkttype</c> is <c>PACKET_OUTGOING</c> (anything else this host sent out of the
+/// interface), leaving what the tap's reader wrote. Frames are queued from the moment the
 /// socket is open, so open it before the traffic it must catch.
 /// </remarks>
 public sealed class PacketSocket : IDisposable

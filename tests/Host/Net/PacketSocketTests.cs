@@ -20,14 +20,17 @@ public sealed class PacketSocketTests
         using NetNamespace ns = NetNamespace.Create();
         TunTap? tap = null;
         PacketSocket? socket = null;
+        PacketSocket? other = null;
         NamespaceThread.Run(ns, () =>
         {
             tap = TunTap.Open(TunNetArgument.Parse("169.254.31.1"), "lgpk%d");
             socket = PacketSocket.Open(tap.Name);
+            other = PacketSocket.Open(tap.Name);
         });
 
         using (tap!)
         using (socket!)
+        using (other!)
         {
             Assert.Equal(tap!.Name, socket!.InterfaceName);
             var memory = new ManagedGuestMemory(8192);
@@ -39,7 +42,9 @@ public sealed class PacketSocketTests
             int n = tap.Read(memory, [new GuestBuffer(0, 2048)]);
             Assert.Equal(toReader, memory.GetSpan(0, (ulong)n).ToArray());
 
-            // Tap reader → host (guest tx): the first frame in is this one, not the socket's own send.
+            // Tap reader → host (guest tx). Before it, another sender on this host sends a frame
+            // out of the tap: the socket sees that one as outgoing and must skip it.
+            other!.Send(Frame([0xff, 0xff, 0xff, 0xff, 0xff, 0xff], 0x55, 50));
             byte[] fromReader = Frame(tap.InterfaceAddress.ToArray(), 0x20, 77);
             memory.Write(4096, fromReader);
             Assert.Equal(fromReader.Length, tap.Write(memory, [new GuestBuffer(4096, (uint)fromReader.Length)]));
