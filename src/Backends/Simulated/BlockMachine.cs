@@ -90,7 +90,7 @@ public static class BlockMachine
             {
                 void Guest(IGuestCpu cpu)
                 {
-                    var context = new GuestContext(setup.Memory, mem, cpu, transcript, mem);
+                    var context = new GuestContext(new LocalGuestPhysicalMemory(setup.Memory), mem, cpu, transcript, mem);
                     var bus = new LguestBus(context, setup.Page.Address);
                     bus.Scan();
                     program(new BlockGuest(context, bus.Devices[0]));

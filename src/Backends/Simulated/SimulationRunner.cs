@@ -174,7 +174,7 @@ public static class SimulationRunner
             },
             CreateChannel = setup =>
             {
-                guest = new ScenarioGuest(scenario, firstStep, host, transcript, setup.Memory, mem);
+                guest = new ScenarioGuest(scenario, firstStep, host, transcript, new Guest.LocalGuestPhysicalMemory(setup.Memory), mem);
                 return new SimulatedChannel(guest.Run) { HaltTimeout = options.HaltTimeout };
             },
             CreateWaker = options.CreateWaker,

@@ -39,7 +39,7 @@ public sealed class MachineTests
                 {
                     void Guest(IGuestCpu cpu)
                     {
-                        var context = new GuestContext(setup.Memory, Mem, cpu, new T(), Mem);
+                        var context = new GuestContext(new LocalGuestPhysicalMemory(setup.Memory), Mem, cpu, new T(), Mem);
                         var bus = new LguestBus(context, setup.Page.Address);
                         bus.Scan();
                         BusDevice device = bus.Devices[0];
