@@ -18,7 +18,16 @@ public enum DeviceOptionKind
 /// <summary>One device option, in command-line order (devices are created in that order).</summary>
 /// <param name="Kind">Net or block.</param>
 /// <param name="Argument">The option's value, as given.</param>
-public readonly record struct DeviceOption(DeviceOptionKind Kind, string Argument);
+public readonly record struct DeviceOption(DeviceOptionKind Kind, string Argument)
+{
+    /// <summary>The row of the table of device kinds the option creates (<c>--tunnet</c>: net, <c>--block</c>: block).</summary>
+    public Machine.DeviceKind DeviceKind => Kind switch
+    {
+        DeviceOptionKind.TunNet => Machine.DeviceKinds.Net,
+        DeviceOptionKind.Block => Machine.DeviceKinds.Block,
+        _ => throw new InvalidOperationException($"device option kind {Kind} names no device kind"),
+    };
+}
 
 /// <summary>Why a command line was refused.</summary>
 /// <param name="Message">One line, no trailing newline.</param>

@@ -194,38 +194,49 @@ public sealed class ScenarioGuest
         _bus = new LguestBus(_guest, _pageAddress);
         _bus.Scan();
 
-        // Built-in drivers register console, then block, then net (drivers/Makefile link order).
-        foreach (VirtioDeviceType type in new[] { VirtioDeviceType.Console, VirtioDeviceType.Block, VirtioDeviceType.Net })
+        foreach (GuestDriver driver in GuestDrivers.ProbeOrder)
         {
-            foreach (BusDevice device in _bus.Devices.Where(d => d.Type == type))
+            foreach (BusDevice device in _bus.Devices.Where(d => d.Type == driver.Type))
             {
-                Probe(device);
+                Probe(device, driver);
             }
         }
     }
 
-    private void Probe(BusDevice device)
+    private void Probe(BusDevice device, GuestDriver? driver)
     {
-        device.AddStatus(VirtioStatus.Driver);
-        bool ok = true;
-        switch (device.Type)
+        if (driver is null)
         {
-            case VirtioDeviceType.Console:
-                _console = new ConsoleDriver(_guest, device);
-                _console.Probe();
-                break;
-            case VirtioDeviceType.Block:
-                _block = new BlockDriver(_guest, device);
-                _block.Probe();
-                break;
-            case VirtioDeviceType.Net:
-                _net = new NetDriver(_guest, device);
-                _ip = null;
-                ok = _net.Probe();
-                break;
+            // No driver for this type: the device stays acknowledged and unbound.
+            return;
         }
 
-        device.AddStatus(ok ? VirtioStatus.DriverOk : VirtioStatus.Failed);
+        device.AddStatus(VirtioStatus.Driver);
+        device.AddStatus(driver.Probe(this, device) ? VirtioStatus.DriverOk : VirtioStatus.Failed);
+    }
+
+    /// <summary>virtio_console's probe (a <see cref="GuestDrivers"/> row).</summary>
+    internal bool ProbeConsole(BusDevice device)
+    {
+        _console = new ConsoleDriver(_guest, device);
+        _console.Probe();
+        return true;
+    }
+
+    /// <summary>virtio_blk's probe (a <see cref="GuestDrivers"/> row).</summary>
+    internal bool ProbeBlock(BusDevice device)
+    {
+        _block = new BlockDriver(_guest, device);
+        _block.Probe();
+        return true;
+    }
+
+    /// <summary>virtio_net's probe (a <see cref="GuestDrivers"/> row).</summary>
+    internal bool ProbeNet(BusDevice device)
+    {
+        _net = new NetDriver(_guest, device);
+        _ip = null;
+        return _net.Probe();
     }
 
     private void ResetAndReprobe(string name)
@@ -234,7 +245,7 @@ public sealed class ScenarioGuest
         BusDevice device = _bus!.Devices.FirstOrDefault(d => d.Name == name) ?? Fail<BusDevice>($"no {name} device");
         device.Reset();
         device.AddStatus(VirtioStatus.Acknowledge);
-        Probe(device);
+        Probe(device, GuestDrivers.Find(device.Type));
     }
 
     private void EarlyPrint(byte[] text)
