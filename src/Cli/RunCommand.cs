@@ -3,11 +3,10 @@ using LguestSim.Backends.Kernel;
 using LguestSim.Engine;
 using LguestSim.Engine.Abi;
 using LguestSim.Engine.Devices;
-using LguestSim.Engine.Devices.Block;
-using LguestSim.Engine.Devices.Console;
 using LguestSim.Engine.Devices.Net;
 using LguestSim.Engine.Launch;
 using LguestSim.Engine.Loader;
+using LguestSim.Engine.Machine;
 using LguestSim.Engine.Virtio;
 using LguestSim.Host.Block;
 using LguestSim.Host.Memory;
@@ -82,14 +81,15 @@ internal static class RunCommand
     }
 
     /// <summary>
-    /// The whole machine, in lguest.c's order: guest memory, the device page, the devices in
-    /// command-line order with the console last, the kernel, <c>LHREQ_INITIALIZE</c>, the
-    /// Waker, the run loop; then everything taken down again whatever happened.
+    /// The whole run, in lguest.c's order: guest memory, the host ends of the devices in
+    /// command-line order with the console last, then <see cref="Machine.Run"/> (device page,
+    /// devices, kernel, <c>LHREQ_INITIALIZE</c>, the Waker, the run loop, and the shutdown of
+    /// workers, channel and Waker); the host ends are closed after it whatever happened.
     /// </summary>
     /// <remarks>
-    /// Threads: <c>Initialize</c> and <c>Launcher.Run</c> are called here, on this one thread,
-    /// so the guest's owner task (lg.ko's check) is the run loop's; the Waker only breaks.
-    /// Two departures from lguest.c's order, so that a missing file creates nothing: the device
+    /// Threads: <see cref="Machine.Run"/> initializes the channel and runs the Launcher on this
+    /// thread, so the guest's owner task (lg.ko's check) is the run loop's; the Waker only breaks.
+    /// One departure from lguest.c's order, so that a missing file creates nothing: the device
     /// file and the block files are opened before any tap exists.
     /// </remarks>
     private static LauncherExit RunMachine(LauncherCommandLine cl)
@@ -102,9 +102,7 @@ internal static class RunCommand
         KernelChannel? channel = null;
         var stores = new List<FileBlockStore>();
         var taps = new List<TunTap>();
-        var devices = new List<VirtioDevice>();
         TerminalConsolePort? console = null;
-        PollWaker? waker = null;
         try
         {
             channel = KernelChannel.Open(cl.DevicePath, memory.BaseAddress);
@@ -113,7 +111,7 @@ internal static class RunCommand
                 stores.Add(FileBlockStore.Open(option.Argument));
             }
 
-            var page = new DevicePage(memory);
+            var devices = new List<MachineDevice>();
             int block = 0;
             foreach (DeviceOption option in cl.Devices)
             {
@@ -122,49 +120,43 @@ internal static class RunCommand
                     TunNetArgument.TryParse(option.Argument, out TunNetArgument? argument, out _);
                     TunTap tap = TunTap.Open(argument!);
                     taps.Add(tap);
-                    devices.Add(NetDevice.Create(page, tap));
+                    devices.Add(new MachineDevice(option.DeviceKind, tap));
                     verbose?.Write($"device {devices.Count - 1}: net on {tap.Name} ({option.Argument})\n");
                 }
                 else
                 {
                     FileBlockStore store = stores[block++];
-                    devices.Add(BlockDevice.Create(page, store));
+                    devices.Add(new MachineDevice(option.DeviceKind, store));
                     verbose?.Write($"device {devices.Count - 1}: block on {option.Argument} ({store.Length} bytes)\n");
                 }
             }
 
             // The console comes last, on our own stdin/stdout; a terminal is raw from here until disposed.
             console = TerminalConsolePort.OpenStandard();
-            devices.Add(ConsoleDevice.Create(page, console));
+            devices.Add(new MachineDevice(DeviceKinds.Console, console));
             verbose?.Write($"device {devices.Count - 1}: console on stdin/stdout\n");
 
-            BootSetup setup = BootLoader.Load(memory, cl);
-            verbose?.Write($"Loaded {setup.Kernel.Format} kernel {cl.KernelPath}, entry 0x{setup.Entry:x}, page directory 0x{setup.PageDirectory:x}; device page 0x{page.Address:x}, guest limit 0x{page.GuestLimit:x}\n");
-
-            channel.Initialize((uint)(page.GuestLimit / LguestLayout.PageSize), setup.PageDirectory, setup.Entry);
-            waker = new PollWaker(channel);
-            var launcher = new Launcher(channel, page, devices, waker, new Observer(stdout, verbose));
-            try
+            KernelChannel opened = channel;
+            MachineOutcome outcome = Machine.Run(new MachineDescription
             {
-                return launcher.Run();
-            }
-            catch (LguestHostException e)
-            {
-                return new LauncherExit(LauncherExitKind.HostError, 1, e.Message);
-            }
+                MemorySize = cl.MemorySize,
+                Memory = memory,
+                Devices = devices,
+                Kernel = new KernelBoot(cl.KernelPath, cl.InitrdPath, cl.KernelArguments),
+                Built = setup => verbose?.Write(
+                    $"Loaded {setup.Boot!.Kernel.Format} kernel {cl.KernelPath}, entry 0x{setup.Entry:x}, page directory 0x{setup.PageDirectory:x}; "
+                    + $"device page 0x{setup.Page.Address:x}, guest limit 0x{setup.Page.GuestLimit:x}\n"),
+                CreateChannel = _ => opened,
+                CreateWaker = c => new PollWaker(c),
+                CreateObserver = _ => new Observer(stdout, verbose),
+            });
+            return outcome.Exit;
         }
         finally
         {
-            // Block workers first (their completions signal the Waker), then the channel, which
-            // lets go a Waker held in BREAK and destroys the guest, then the Waker; the host
-            // ends after that, the console (terminal restored) and guest memory last.
-            foreach (VirtioDevice d in devices)
-            {
-                (d as BlockDevice)?.Dispose();
-            }
-
+            // The machine disposed the channel if it got that far; if set-up failed before, it is
+            // closed here. Then the host ends, the console (terminal restored), guest memory last.
             channel?.Dispose();
-            waker?.Dispose();
             foreach (TunTap t in taps)
             {
                 t.Dispose();

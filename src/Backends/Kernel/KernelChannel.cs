@@ -15,8 +15,8 @@ namespace LguestSim.Backends.Kernel;
 /// Threads. lg.ko remembers the <em>task</em> that wrote <c>LHREQ_INITIALIZE</c> and answers
 /// EPERM to a run or an <c>LHREQ_IRQ</c> from any other; only <c>LHREQ_BREAK</c> may come from
 /// elsewhere (the original's Waker was another process). The Launcher keeps to this by
-/// construction: the caller that assembles the machine calls <see cref="Initialize"/> and then
-/// <c>Launcher.Run</c> on the same thread; <c>Launcher.Run</c> calls <see cref="Run"/> and, from
+/// construction: <c>Machine.Run</c> (Engine.Machine, the one machine assembly) calls
+/// <see cref="Initialize"/> and then <c>Launcher.Run</c> on the thread that called it; <c>Launcher.Run</c> calls <see cref="Run"/> and, from
 /// its handlers, every <see cref="Interrupt"/> on that thread (the block worker does not raise
 /// interrupts itself: its completions wake the Waker, and the run loop raises them in
 /// <c>handle_input</c>). The Waker's thread only calls <see cref="Break"/>. The owning thread is
