@@ -17,10 +17,22 @@ internal static class Program
 
     private static int Main(string[] args)
     {
+        // `run` takes lguest's own command line (getopt rules, options before MEM, kernel
+        // arguments after the kernel that may look like anything): its words are handed over
+        // untouched, never parsed by System.CommandLine.
+        if (args.Length > 0 && args[0] == "run")
+        {
+            return Guarded(() => RunCommand.Run(args[1..]));
+        }
+
         RootCommand root = new("LguestSim: the 2.6.25 lguest Launcher as a test harness and simulator.");
         root.Subcommands.Add(SimCommand.Create());
         root.Subcommands.Add(BenchCommands.Create());
         root.Subcommands.Add(LgdevCommand.Create());
+
+        // Listed for --help only: Main hands `run` its words before parsing.
+        root.Subcommands.Add(new Command("run", "The lguest Launcher on /dev/lguest: lguestsim run [--verbose] [--tunnet=ADDR|bridge:NAME]... [--block=FILE]... "
+            + "[--initrd=FILE] [--device=PATH] MEM vmlinux [kernel args...]. Exit status 1 when the guest dies or on any error, 2 after three Ctrl-C; a reboot re-executes it."));
 
         ParseResult parsed = root.Parse(args);
 
@@ -32,9 +44,15 @@ internal static class Program
             return ExitUsage;
         }
 
+        return Guarded(() => parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
+    }
+
+    /// <summary>Runs a command, turning every expected failure into one line on stderr and status 1.</summary>
+    private static int Guarded(Func<int> command)
+    {
         try
         {
-            return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            return command();
         }
         catch (GuestFaultException e)
         {

@@ -5,6 +5,7 @@ using LguestSim.Backends.Simulated.Scenarios;
 using LguestSim.Engine.Devices.Net;
 using LguestSim.Engine.Launch;
 using LguestSim.Engine.Loader;
+using LguestSim.Engine.Machine;
 using LguestSim.Host.Block;
 using LguestSim.Host.Tap;
 using LguestSim.Host.Waking;
@@ -133,13 +134,13 @@ internal static class SimCommand
             return 1;
         }
 
-        if (blockFile is not null && !scenario.Devices.Any(d => d.Kind == DeviceKind.Block))
+        if (blockFile is not null && !scenario.Devices.Any(d => d.Kind == DeviceKinds.Block))
         {
             Console.Error.WriteLine($"lguestsim: --block given but scenario {scenario.Name} has no block device");
             return 1;
         }
 
-        int netDevices = scenario.Devices.Count(d => d.Kind == DeviceKind.Net);
+        int netDevices = scenario.Devices.Count(d => d.Kind == DeviceKinds.Net);
         if (tunnets.Count > netDevices)
         {
             Console.Error.WriteLine($"lguestsim: --tunnet given {tunnets.Count} time(s) but scenario {scenario.Name} has {netDevices} net device(s)");

@@ -5,6 +5,7 @@ using LguestSim.Engine.Devices;
 using LguestSim.Engine.Devices.Block;
 using LguestSim.Engine.HostIo;
 using LguestSim.Engine.Launch;
+using LguestSim.Engine.Machine;
 using LguestSim.Engine.Memory;
 using LguestSim.Engine.Virtio;
 using T = LguestSim.Backends.Simulated.Transcript.Transcript;
@@ -78,38 +79,29 @@ public static class BlockMachine
     {
         options ??= new BlockMachineOptions();
         ulong mem = options.MemoryBytes;
-        var memory = new ManagedGuestMemory(DevicePage.CapacityFor(mem), mem);
-        var page = new DevicePage(memory);
-        BlockDevice device = BlockDevice.Create(page, store, options.WorkerStarting);
         var transcript = new T(options.Echo);
         var observer = new Observer();
-
-        void Guest(IGuestCpu cpu)
+        MachineOutcome outcome = Machine.Run(new MachineDescription
         {
-            var context = new GuestContext(memory, mem, cpu, transcript, mem);
-            var bus = new LguestBus(context, page.Address);
-            bus.Scan();
-            program(new BlockGuest(context, bus.Devices[0]));
-        }
+            MemorySize = mem,
+            Devices = [new MachineDevice(DeviceKinds.Block, store)],
+            WorkerStarting = options.WorkerStarting,
+            CreateChannel = setup =>
+            {
+                void Guest(IGuestCpu cpu)
+                {
+                    var context = new GuestContext(new LocalGuestPhysicalMemory(setup.Memory), mem, cpu, transcript, mem);
+                    var bus = new LguestBus(context, setup.Page.Address);
+                    bus.Scan();
+                    program(new BlockGuest(context, bus.Devices[0]));
+                }
 
-        using var channel = new SimulatedChannel(Guest) { HaltTimeout = options.HaltTimeout };
-        channel.Initialize((uint)(page.GuestLimit / LguestLayout.PageSize), 0, 0);
-        using IWaker waker = options.CreateWaker?.Invoke(channel) ?? new Waker(channel);
-        var launcher = new Launcher(channel, page, [device], waker, observer);
-        LauncherExit exit;
-        try
-        {
-            exit = launcher.Run();
-        }
-        finally
-        {
-            // The worker first (it signals the Waker), then the channel (it releases a break
-            // the Waker may be blocked in), then, by the using, the Waker.
-            device.Dispose();
-            channel.Dispose();
-        }
-
-        return new BlockMachineResult(exit, transcript.ToString(), observer.Warnings, observer.Interrupts);
+                return new SimulatedChannel(Guest) { HaltTimeout = options.HaltTimeout };
+            },
+            CreateWaker = options.CreateWaker,
+            CreateObserver = _ => observer,
+        });
+        return new BlockMachineResult(outcome.Exit, transcript.ToString(), observer.Warnings, observer.Interrupts);
     }
 
     private sealed class Observer : ILauncherObserver

@@ -11,6 +11,7 @@ using LguestSim.Engine.Devices.Net;
 using LguestSim.Engine.HostIo;
 using LguestSim.Engine.Launch;
 using LguestSim.Engine.Loader;
+using LguestSim.Engine.Machine;
 using LguestSim.Engine.Memory;
 using LguestSim.Engine.Virtio;
 using T = LguestSim.Backends.Simulated.Transcript.Transcript;
@@ -97,7 +98,7 @@ public static class SimulationRunner
             (List<MemoryTap?> taps, List<ITap> deviceTaps) = CreateTaps(scenario, options, transcript, realTaps);
             var host = new SimulatedHost(console, taps, deviceTaps);
             int blockIndex = 0;
-            foreach (DeviceSpec spec in scenario.Devices.Where(d => d.Kind == DeviceKind.Block))
+            foreach (DeviceSpec spec in scenario.Devices.Where(d => d.Kind == DeviceKinds.Block))
             {
                 string path = blockIndex == 0 && options.BlockFile is not null ? options.BlockFile : spec.File ?? CreateTemporaryDisk(spec, temporaryFiles);
                 stores.Add(options.OpenBlock(path));
@@ -105,7 +106,7 @@ public static class SimulationRunner
             }
 
             transcript.Line($"scenario {scenario.Name}");
-            transcript.Line($"setup: memory {mem >> 20} MiB; devices {string.Join(' ', scenario.Devices.Select(d => d.Kind.ToString().ToLowerInvariant()))}");
+            transcript.Line($"setup: memory {mem >> 20} MiB; devices {string.Join(' ', scenario.Devices.Select(d => d.Kind.Name))}");
             int step = 0;
             int boot = 0;
             while (true)
@@ -151,85 +152,71 @@ public static class SimulationRunner
         }
     }
 
+    /// <summary>
+    /// One boot: a fresh <see cref="Machine"/> (memory, device page, devices) over the same
+    /// host ends, and a fresh guest that carries on from <paramref name="firstStep"/>.
+    /// </summary>
     private static (LauncherExit Exit, int NextStep, IReadOnlyList<VirtioDevice> Devices) RunOnce(
         Scenario scenario, int firstStep, int boot, ulong mem, SimulatedHost host, List<IBlockStore> stores, T transcript, SimulationOptions options)
     {
-        var memory = new ManagedGuestMemory(DevicePage.CapacityFor(mem), mem);
-        var page = new DevicePage(memory);
-        var devices = new List<VirtioDevice>();
+        ScenarioGuest? guest = null;
+        var description = new MachineDescription
+        {
+            MemorySize = mem,
+            Devices = MachineDevices(scenario, host, stores),
+            Kernel = options.KernelPath is { } kernel ? new KernelBoot(kernel, options.InitrdPath, options.KernelArguments) : null,
+            Built = setup =>
+            {
+                if (boot == 0)
+                {
+                    DescribeSetup(setup, transcript);
+                }
+            },
+            CreateChannel = setup =>
+            {
+                guest = new ScenarioGuest(scenario, firstStep, host, transcript, new Guest.LocalGuestPhysicalMemory(setup.Memory), mem);
+                return new SimulatedChannel(guest.Run) { HaltTimeout = options.HaltTimeout };
+            },
+            CreateWaker = options.CreateWaker,
+            CreateObserver = setup => new TranscriptObserver(transcript, setup.Page, setup.Devices),
+        };
+        MachineOutcome outcome = Machine.Run(description);
+        return (outcome.Exit, guest!.NextStep, outcome.Setup.Devices);
+    }
+
+    /// <summary>The scenario's devices, in its order, each over its simulated (or real) host end.</summary>
+    private static List<MachineDevice> MachineDevices(Scenario scenario, SimulatedHost host, List<IBlockStore> stores)
+    {
+        var devices = new List<MachineDevice>();
         int net = 0;
         int block = 0;
         foreach (DeviceSpec spec in scenario.Devices)
         {
-            devices.Add(spec.Kind switch
+            object port = spec.Kind.Name switch
             {
-                DeviceKind.Net => NetDevice.Create(page, host.DeviceTaps[net++]),
-                DeviceKind.Block => BlockDevice.Create(page, stores[block++]),
-                _ => ConsoleDevice.Create(page, host.Console),
-            });
+                "net" => host.DeviceTaps[net++],
+                "block" => stores[block++],
+                "console" => host.Console,
+                _ => throw new InvalidOperationException($"the simulator has no host end for a {spec.Kind.Name} device"),
+            };
+            devices.Add(new MachineDevice(spec.Kind, port));
         }
 
-        uint pageDirectory = 0;
-        uint entry = 0;
-        if (options.KernelPath is { } kernel)
-        {
-            BootSetup setup = BootLoader.Load(memory, mem, kernel, options.InitrdPath, options.KernelArguments);
-            pageDirectory = setup.PageDirectory;
-            entry = setup.Entry;
-            if (boot == 0)
-            {
-                transcript.Line($"launcher: loaded {setup.Kernel.Format} kernel ({setup.Kernel.Segments.Count} segment(s), {setup.Kernel.BytesCopied} bytes), entry {T.Hex(entry)}");
-                transcript.Line($"launcher: page tables {T.Hex(setup.PageTables.PteAddress)} ({setup.PageTables.PtePages} PTE pages), pgdir {T.Hex(pageDirectory)}; initrd {T.Hex(setup.InitrdAddress)}+{T.Hex(setup.InitrdSize)}");
-            }
-        }
-        else
-        {
-            WriteBootParams(memory, mem);
-        }
-
-        if (boot == 0)
-        {
-            transcript.Line($"device page at {T.Hex(page.Address)}, guest_limit {T.Hex(page.GuestLimit)}:");
-            transcript.Block(HexDump.Format(page.Snapshot(), page.Address));
-        }
-
-        var guest = new Scenarios.ScenarioGuest(scenario, firstStep, host, transcript, memory, mem);
-        using var channel = new SimulatedChannel(guest.Run) { HaltTimeout = options.HaltTimeout };
-        channel.Initialize((uint)(page.GuestLimit / LguestLayout.PageSize), pageDirectory, entry);
-        using IWaker waker = options.CreateWaker?.Invoke(channel) ?? new Waker(channel);
-        var launcher = new Launcher(channel, page, devices, waker, new TranscriptObserver(transcript, page, devices));
-        LauncherExit exit;
-        try
-        {
-            exit = launcher.Run();
-        }
-        catch (LguestHostException e)
-        {
-            // A host failure under the Launcher (a tap read ≤ 0): the run ends here, and the
-            // transcript says how, as the CLI would.
-            exit = new LauncherExit(LauncherExitKind.HostError, 1, e.Message);
-        }
-        finally
-        {
-            StopBlockWorkers(devices, channel);
-        }
-
-        return (exit, guest.NextStep, devices);
+        return devices;
     }
 
-    /// <summary>
-    /// The end of a run, in the order that lets every thread finish: the block workers first
-    /// (their completions signal the Waker), then the channel, which releases a break the Waker
-    /// may still be blocked in; the Waker itself is disposed after this.
-    /// </summary>
-    private static void StopBlockWorkers(IReadOnlyList<VirtioDevice> devices, SimulatedChannel channel)
+    /// <summary>The first boot's setup lines: what the kernel load did, and the device page.</summary>
+    private static void DescribeSetup(MachineSetup setup, T transcript)
     {
-        foreach (VirtioDevice d in devices)
+        if (setup.Boot is { } loaded)
         {
-            (d as BlockDevice)?.Dispose();
+            transcript.Line($"launcher: loaded {loaded.Kernel.Format} kernel ({loaded.Kernel.Segments.Count} segment(s), {loaded.Kernel.BytesCopied} bytes), entry {T.Hex(loaded.Entry)}");
+            transcript.Line($"launcher: page tables {T.Hex(loaded.PageTables.PteAddress)} ({loaded.PageTables.PtePages} PTE pages), pgdir {T.Hex(loaded.PageDirectory)}; initrd {T.Hex(loaded.InitrdAddress)}+{T.Hex(loaded.InitrdSize)}");
         }
 
-        channel.Dispose();
+        DevicePage page = setup.Page;
+        transcript.Line($"device page at {T.Hex(page.Address)}, guest_limit {T.Hex(page.GuestLimit)}:");
+        transcript.Block(HexDump.Format(page.Snapshot(), page.Address));
     }
 
     /// <summary>
@@ -242,7 +229,7 @@ public static class SimulationRunner
     {
         var memoryTaps = new List<MemoryTap?>();
         var deviceTaps = new List<ITap>();
-        foreach (DeviceSpec d in scenario.Devices.Where(d => d.Kind == DeviceKind.Net))
+        foreach (DeviceSpec d in scenario.Devices.Where(d => d.Kind == DeviceKinds.Net))
         {
             ITap? real = options.OpenTap?.Invoke(deviceTaps.Count);
             MemoryTap? inMemory = null;
@@ -255,7 +242,7 @@ public static class SimulationRunner
                 inMemory = new MemoryTap(d.Mac!);
                 if (d.HostIp != 0)
                 {
-                    inMemory.AnswerAs(d.HostIp, Scenarios.ScenarioGuest.HostMac, transcript);
+                    inMemory.AnswerAs(d.HostIp, ScenarioGuest.HostMac, transcript);
                 }
             }
 
@@ -265,14 +252,6 @@ public static class SimulationRunner
         }
 
         return (memoryTaps, deviceTaps);
-    }
-
-    /// <summary>The boot_params a Launcher writes without a kernel: e820 and an empty command line (spec §7.6).</summary>
-    private static void WriteBootParams(GuestMemory memory, ulong mem)
-    {
-        new BootParams(1, new E820Entry(0, mem, E820Entry.TypeRam), BootParams.ProtocolVersion, 0, BootParams.KeepSegments, 0, 0, BootParams.CommandLineAddress, BootParams.SubarchLguest)
-            .Write(memory.GetSpan(0, BootParams.Size));
-        memory.WriteU8(BootParams.CommandLineAddress, 0);
     }
 
     private static string CreateTemporaryDisk(DeviceSpec spec, List<string> temporaryFiles)

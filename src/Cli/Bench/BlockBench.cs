@@ -269,12 +269,14 @@ internal static class BlockBench
             device.AddStatus(VirtioStatus.DriverOk);
 
             GuestHeap heap = _context.Heap;
+            Span<byte> header0 = stackalloc byte[VirtioBlkOutHdr.Size];
+            new VirtioBlkOutHdr(VirtioBlkOutHdr.TypeIn, 0, 0).Write(header0);
             for (int i = 0; i < _options.Depth; i++)
             {
                 ulong header = heap.Allocate(VirtioBlkOutHdr.Size);
                 ulong data = heap.Allocate((ulong)_options.RequestBytes);
                 ulong status = heap.Allocate(1);
-                new VirtioBlkOutHdr(VirtioBlkOutHdr.TypeIn, 0, 0).Write(_context.Memory.GetSpan(header, VirtioBlkOutHdr.Size));
+                _context.Memory.Write(header, header0);
                 _free.Push(new Slot(header, data, status, (uint)_options.RequestBytes));
             }
 

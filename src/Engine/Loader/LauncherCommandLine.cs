@@ -18,7 +18,16 @@ public enum DeviceOptionKind
 /// <summary>One device option, in command-line order (devices are created in that order).</summary>
 /// <param name="Kind">Net or block.</param>
 /// <param name="Argument">The option's value, as given.</param>
-public readonly record struct DeviceOption(DeviceOptionKind Kind, string Argument);
+public readonly record struct DeviceOption(DeviceOptionKind Kind, string Argument)
+{
+    /// <summary>The row of the table of device kinds the option creates (<c>--tunnet</c>: net, <c>--block</c>: block).</summary>
+    public Machine.DeviceKind DeviceKind => Kind switch
+    {
+        DeviceOptionKind.TunNet => Machine.DeviceKinds.Net,
+        DeviceOptionKind.Block => Machine.DeviceKinds.Block,
+        _ => throw new InvalidOperationException($"device option kind {Kind} names no device kind"),
+    };
+}
 
 /// <summary>Why a command line was refused.</summary>
 /// <param name="Message">One line, no trailing newline.</param>
@@ -27,7 +36,7 @@ public sealed record CommandLineError(string Message, bool ShowUsage);
 
 /// <summary>
 /// The Launcher's command line:
-/// <c>[--verbose|-v] [--tunnet=ARG]* [--block=FILE]* [--initrd=FILE] &lt;mem-in-MiB&gt; &lt;vmlinux&gt; [kernel args...]</c>.
+/// <c>[--verbose|-v] [--tunnet=ARG]* [--block=FILE]* [--initrd=FILE] [--device=PATH] &lt;mem-in-MiB&gt; &lt;vmlinux&gt; [kernel args...]</c>.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -60,7 +69,10 @@ public sealed class LauncherCommandLine
     /// </summary>
     public const uint MaxMemoryMiB = 2046;
 
-    private static readonly string[] s_longOptions = ["verbose", "tunnet", "block", "initrd"];
+    /// <summary>The lguest device a Launcher opens unless <c>--device</c> names another.</summary>
+    public const string DefaultDevicePath = "/dev/lguest";
+
+    private static readonly string[] s_longOptions = ["verbose", "tunnet", "block", "initrd", "device"];
 
     private LauncherCommandLine(
         bool verbose,
@@ -68,8 +80,10 @@ public sealed class LauncherCommandLine
         string? initrdPath,
         uint memoryMiB,
         string kernelPath,
-        IReadOnlyList<string> kernelArguments)
+        IReadOnlyList<string> kernelArguments,
+        string devicePath)
     {
+        DevicePath = devicePath;
         Verbose = verbose;
         Devices = devices;
         InitrdPath = initrdPath;
@@ -86,7 +100,7 @@ public sealed class LauncherCommandLine
     {
         string indent = new(' ', "usage: ".Length + program.Length + 1);
         return $"usage: {program} [--verbose]\n"
-            + $"{indent}[--tunnet=(<ipaddr>|bridge:<bridgename>) | --block=<filename> | --initrd=<filename>]...\n"
+            + $"{indent}[--tunnet=(<ipaddr>|bridge:<bridgename>) | --block=<filename> | --initrd=<filename> | --device=<path>]...\n"
             + $"{indent}<mem-in-mb> vmlinux [args...]\n";
     }
 
@@ -101,6 +115,13 @@ public sealed class LauncherCommandLine
 
     /// <summary>Guest RAM in MiB, 1 to <see cref="MaxMemoryMiB"/>.</summary>
     public uint MemoryMiB { get; }
+
+    /// <summary>
+    /// The lguest device to open (<c>--device</c>; the last one wins), default
+    /// <see cref="DefaultDevicePath"/>. Not in lguest.c, which always opened /dev/lguest; here
+    /// it lets the emulated device (a FUSE file) stand in for the kernel's.
+    /// </summary>
+    public string DevicePath { get; }
 
     /// <summary><c>mem</c>: guest RAM in bytes (MiB × 1048576).</summary>
     public ulong MemorySize => MemoryMiB * BytesPerMiB;
@@ -137,6 +158,7 @@ public sealed class LauncherCommandLine
         bool verbose = false;
         var devices = new List<DeviceOption>();
         string? initrd = null;
+        string device = DefaultDevicePath;
         var words = new List<string>();
 
         bool options = true;
@@ -223,6 +245,15 @@ public sealed class LauncherCommandLine
                 case "block":
                     devices.Add(new DeviceOption(DeviceOptionKind.Block, value));
                     break;
+                case "device":
+                    if (value.Length == 0)
+                    {
+                        error = new CommandLineError("option '--device' needs a path", ShowUsage: false);
+                        return false;
+                    }
+
+                    device = value;
+                    break;
                 default:
                     initrd = value;
                     break;
@@ -241,7 +272,7 @@ public sealed class LauncherCommandLine
             return false;
         }
 
-        result = new LauncherCommandLine(verbose, devices.ToArray(), initrd, memoryMiB, words[1], words.GetRange(2, words.Count - 2).ToArray());
+        result = new LauncherCommandLine(verbose, devices.ToArray(), initrd, memoryMiB, words[1], words.GetRange(2, words.Count - 2).ToArray(), device);
         error = null;
         return true;
     }

@@ -137,8 +137,8 @@ public sealed class BlockDeviceExamples
             guest.Device.Reset();
             resetTook = Stopwatch.GetElapsedTime(start);
             store.Slow = false;
-            GuestMemory memory = guest.Context.Memory;
-            var vq = LguestVqConfig.Read(memory.GetSpan(guest.Device.Address + LguestDeviceDesc.Size, LguestVqConfig.Size));
+            IGuestPhysicalMemory memory = guest.Context.Memory;
+            var vq = LguestVqConfig.Read(memory.ReadBytes(guest.Device.Address + LguestDeviceDesc.Size, LguestVqConfig.Size));
             usedAfterReset = memory.ReadU16(((ulong)vq.Pfn * 4096) + (ulong)new VringLayout(vq.Num).UsedOffset + 2);
 
             guest.Device.AddStatus(VirtioStatus.Acknowledge);

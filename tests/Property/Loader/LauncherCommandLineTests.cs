@@ -177,6 +177,27 @@ public sealed class LauncherCommandLineTests
         Assert.False(error.ShowUsage);
     }
 
+    [Theory]
+    [InlineData(new[] { "64", "vmlinux" }, "/dev/lguest")]
+    [InlineData(new[] { "--device=/tmp/lg/lguest", "64", "vmlinux" }, "/tmp/lg/lguest")]
+    [InlineData(new[] { "--device", "/tmp/lg/lguest", "64", "vmlinux" }, "/tmp/lg/lguest")]
+    [InlineData(new[] { "--dev=/a", "64", "vmlinux", "--device=/b" }, "/b")]
+    public void Device_DefaultsToDevLguest_AndTakesBothForms(string[] args, string expected)
+    {
+        var cl = LauncherCommandLine.Parse(args);
+        Assert.Equal(expected, cl.DevicePath);
+        Assert.Equal(64u, cl.MemoryMiB);
+        Assert.Equal("vmlinux", cl.KernelPath);
+        Assert.Empty(cl.KernelArguments);
+    }
+
+    [Fact]
+    public void Device_Empty_IsAnError()
+    {
+        Assert.False(LauncherCommandLine.TryParse(["--device=", "64", "vmlinux"], out _, out var error));
+        Assert.Contains("--device", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Usage_IsThreeLines()
     {

@@ -52,7 +52,7 @@ public class QueueModelProperties
             Memory = new RecordingGuestMemory(QueueScenario.MemorySize);
             var config = new LguestVqConfig(scenario.Num, 1, QueueScenario.RingPfn);
             Host = new Virtqueue(Memory, config, scenario.HasHandler);
-            Guest = new GuestDriverQueue(Memory, config, _ => _notifies++, scenario.HasCallback);
+            Guest = new GuestDriverQueue(new LocalGuestPhysicalMemory(Memory), config, _ => _notifies++, scenario.HasCallback);
             Model = new QueueModel(scenario.Num, noNotify: !scenario.HasHandler, noInterrupt: !scenario.HasCallback);
             int ring = (int)QueueScenario.RingPfn * 4096;
             _usedAddress = ring + ((((18 * scenario.Num) + 4) + 4095) / 4096 * 4096);

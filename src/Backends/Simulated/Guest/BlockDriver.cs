@@ -120,7 +120,9 @@ public sealed class BlockDriver
         }
 
         ulong header = _guest.Heap.Allocate(VirtioBlkOutHdr.Size);
-        new VirtioBlkOutHdr(request.Type, 0, request.Sector).Write(_guest.Memory.GetSpan(header, VirtioBlkOutHdr.Size));
+        Span<byte> raw = stackalloc byte[VirtioBlkOutHdr.Size];
+        new VirtioBlkOutHdr(request.Type, 0, request.Sector).Write(raw);
+        _guest.Memory.Write(header, raw);
         ulong status = _guest.Heap.Allocate(1);
         _guest.Memory.WriteU8(status, 0xff);
         var data = new GuestBuffer[lengths?.Length ?? (request.Data.Length == 0 ? 0 : segments)];

@@ -1,5 +1,4 @@
 using System.Diagnostics.CodeAnalysis;
-using LguestSim.Engine.Memory;
 using T = LguestSim.Backends.Simulated.Transcript.Transcript;
 
 namespace LguestSim.Backends.Simulated.Guest;
@@ -14,12 +13,12 @@ public sealed class GuestContext
     private bool _inInterrupt;
 
     /// <summary>Creates the guest over <paramref name="memory"/> of <paramref name="memorySize"/> bytes of RAM.</summary>
-    /// <param name="memory">Guest memory.</param>
+    /// <param name="memory">Guest memory, reached by copying in and out.</param>
     /// <param name="memorySize">RAM size in bytes.</param>
     /// <param name="cpu">The vcpu.</param>
     /// <param name="transcript">Where the guest reports.</param>
     /// <param name="freeTop">End of the RAM the guest may use for buffers: below the Launcher's page tables and initrd.</param>
-    public GuestContext(GuestMemory memory, ulong memorySize, IGuestCpu cpu, T transcript, ulong freeTop)
+    public GuestContext(IGuestPhysicalMemory memory, ulong memorySize, IGuestCpu cpu, T transcript, ulong freeTop)
     {
         Memory = memory;
         MemorySize = memorySize;
@@ -31,8 +30,8 @@ public sealed class GuestContext
         Heap = new GuestHeap(memorySize / 2, freeTop);
     }
 
-    /// <summary>Guest memory (reached only through the bounds-checked view).</summary>
-    public GuestMemory Memory { get; }
+    /// <summary>Guest memory: copied in and out at an address, never held as a span.</summary>
+    public IGuestPhysicalMemory Memory { get; }
 
     /// <summary>RAM size in bytes (e820).</summary>
     public ulong MemorySize { get; }

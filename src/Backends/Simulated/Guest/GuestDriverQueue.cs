@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using LguestSim.Engine.Abi;
-using LguestSim.Engine.Memory;
 using LguestSim.Engine.Virtio;
 
 namespace LguestSim.Backends.Simulated.Guest;
@@ -11,12 +10,12 @@ namespace LguestSim.Backends.Simulated.Guest;
 /// without publishing them, <c>kick</c> that publishes and notifies, and <c>get_buf</c>.
 /// </summary>
 /// <remarks>
-/// Spec §8.3 (find_vq) and §8.4. It reaches the ring only through <see cref="GuestMemory"/>,
-/// exactly as a Launcher in another process would see the guest's stores.
+/// Spec §8.3 (find_vq) and §8.4. It reaches the ring only by copying in and out through
+/// <see cref="IGuestPhysicalMemory"/>, so the Launcher sees the guest's stores as it would a real guest's.
 /// </remarks>
 public sealed class GuestDriverQueue
 {
-    private readonly GuestMemory _memory;
+    private readonly IGuestPhysicalMemory _memory;
     private readonly VringLayout _layout;
     private readonly ulong _ring;
     private readonly object?[] _tokens;
@@ -30,7 +29,7 @@ public sealed class GuestDriverQueue
     /// <param name="config">The queue's vqconfig as read from the device page.</param>
     /// <param name="notify">Performs <c>LHCALL_NOTIFY</c> with the given address.</param>
     /// <param name="hasCallback">False sets <c>VRING_AVAIL_F_NO_INTERRUPT</c> at once (the console's queues).</param>
-    public GuestDriverQueue(GuestMemory memory, LguestVqConfig config, Action<uint> notify, bool hasCallback = true)
+    public GuestDriverQueue(IGuestPhysicalMemory memory, LguestVqConfig config, Action<uint> notify, bool hasCallback = true)
     {
         _memory = memory;
         _layout = new VringLayout(config.Num);
@@ -171,7 +170,9 @@ public sealed class GuestDriverQueue
         }
 
         int slot = _lastUsed & (Config.Num - 1);
-        var elem = VringUsedElem.Read(_memory.GetSpan(UsedAddress + VringRingHeader.Size + ((ulong)slot * VringUsedElem.Size), VringUsedElem.Size));
+        Span<byte> raw = stackalloc byte[VringUsedElem.Size];
+        _memory.Read(UsedAddress + VringRingHeader.Size + ((ulong)slot * VringUsedElem.Size), raw);
+        var elem = VringUsedElem.Read(raw);
         if (elem.Id >= Config.Num || _tokens[elem.Id] is null)
         {
             IsBroken = true;
@@ -239,9 +240,19 @@ public sealed class GuestDriverQueue
         NumFree += count;
     }
 
-    private VringDesc ReadDesc(int i) => VringDesc.Read(_memory.GetSpan(_ring + ((ulong)i * VringDesc.Size), VringDesc.Size));
+    private VringDesc ReadDesc(int i)
+    {
+        Span<byte> raw = stackalloc byte[VringDesc.Size];
+        _memory.Read(_ring + ((ulong)i * VringDesc.Size), raw);
+        return VringDesc.Read(raw);
+    }
 
-    private void WriteDesc(int i, VringDesc d) => d.Write(_memory.GetSpan(_ring + ((ulong)i * VringDesc.Size), VringDesc.Size));
+    private void WriteDesc(int i, VringDesc d)
+    {
+        Span<byte> raw = stackalloc byte[VringDesc.Size];
+        d.Write(raw);
+        _memory.Write(_ring + ((ulong)i * VringDesc.Size), raw);
+    }
 
     private ushort ReadDescNext(int i) => _memory.ReadU16(_ring + ((ulong)i * VringDesc.Size) + 14);
 

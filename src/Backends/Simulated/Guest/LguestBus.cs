@@ -1,5 +1,4 @@
 using LguestSim.Engine.Abi;
-using LguestSim.Engine.Memory;
 using LguestSim.Engine.Virtio;
 using T = LguestSim.Backends.Simulated.Transcript.Transcript;
 
@@ -35,10 +34,12 @@ public sealed class LguestBus
     public void Scan()
     {
         int offset = 0;
+        Span<byte> raw = stackalloc byte[LguestDeviceDesc.Size];
         while (offset < LguestLayout.PageSize)
         {
             ulong address = PageAddress + (ulong)offset;
-            var desc = LguestDeviceDesc.Read(_guest.Memory.GetSpan(address, LguestDeviceDesc.Size));
+            _guest.Memory.Read(address, raw);
+            var desc = LguestDeviceDesc.Read(raw);
             if (desc.Type == 0)
             {
                 break;
@@ -158,7 +159,9 @@ public sealed class BusDevice
             _guest.Panic($"{Name}: no virtqueue {index}");
         }
 
-        var config = LguestVqConfig.Read(_guest.Memory.GetSpan(Address + LguestDeviceDesc.Size + ((ulong)index * LguestVqConfig.Size), LguestVqConfig.Size));
+        Span<byte> raw = stackalloc byte[LguestVqConfig.Size];
+        _guest.Memory.Read(Address + LguestDeviceDesc.Size + ((ulong)index * LguestVqConfig.Size), raw);
+        var config = LguestVqConfig.Read(raw);
         var queue = new GuestDriverQueue(_guest.Memory, config, _guest.Notify, callback is not null);
         _guest.RegisterIrq(config.Irq, queue, callback, $"{Name} vq{index}");
         return queue;

@@ -141,13 +141,15 @@ public sealed class NetDriver
 
     private void FillRx()
     {
+        Span<byte> poison = stackalloc byte[VirtioNetHdr.Size];
+        poison.Fill(HeaderPoison);
         while (true)
         {
             ulong header = _guest.Heap.Allocate(VirtioNetHdr.Size);
             ulong data = _guest.Heap.Allocate(RxDataSize);
 
             // Poison the header: the Launcher must zero all ten bytes of it (OnRx checks).
-            _guest.Memory.GetSpan(header, VirtioNetHdr.Size).Fill(HeaderPoison);
+            _guest.Memory.Write(header, poison);
             GuestBuffer[] sg = [new(header, VirtioNetHdr.Size), new(data, RxDataSize)];
             if (_rx.TryAddBuf([], sg, (header, data)) < 0)
             {
@@ -209,9 +211,11 @@ public sealed class NetDriver
             _guest.Panic($"net rx head {head}: used length {length} exceeds the {VirtioNetHdr.Size + RxDataSize}-byte buffers");
         }
 
-        if (_guest.Memory.GetSpan(header, VirtioNetHdr.Size).ContainsAnyExcept((byte)0))
+        Span<byte> written = stackalloc byte[VirtioNetHdr.Size];
+        _guest.Memory.Read(header, written);
+        if (written.ContainsAnyExcept((byte)0))
         {
-            _guest.Transcript.Line($"guest: net rx head={head} header not zeroed: {Convert.ToHexStringLower(_guest.Memory.GetSpan(header, VirtioNetHdr.Size))}");
+            _guest.Transcript.Line($"guest: net rx head={head} header not zeroed: {Convert.ToHexStringLower(written)}");
             _guest.Panic($"net rx head {head}: virtio_net_hdr not zeroed");
         }
     }

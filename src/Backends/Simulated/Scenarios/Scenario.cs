@@ -1,4 +1,5 @@
 using System.Globalization;
+using LguestSim.Engine.Machine;
 
 namespace LguestSim.Backends.Simulated.Scenarios;
 
@@ -18,21 +19,8 @@ public sealed class Scenario
     public List<ScenarioStep> Steps { get; } = new();
 }
 
-/// <summary>Which device.</summary>
-public enum DeviceKind
-{
-    /// <summary>virtio net over an in-memory tap.</summary>
-    Net,
-
-    /// <summary>virtio block over a real file.</summary>
-    Block,
-
-    /// <summary>virtio console.</summary>
-    Console,
-}
-
 /// <summary>A device of the scenario's machine.</summary>
-/// <param name="Kind">The device.</param>
+/// <param name="Kind">The device kind (a row of the engine's <see cref="DeviceKinds"/>).</param>
 /// <param name="Mac">For net: the tap's hardware address.</param>
 /// <param name="SizeBytes">For block: the size of the temporary file.</param>
 /// <param name="Fill">For block: how the temporary file is filled.</param>

@@ -3,16 +3,41 @@ using System.Text;
 using LguestSim.Backends.Simulated.Guest;
 using LguestSim.Backends.Simulated.HostSide;
 using LguestSim.Engine.Abi;
-using LguestSim.Engine.Memory;
 using T = LguestSim.Backends.Simulated.Transcript.Transcript;
 
 namespace LguestSim.Backends.Simulated.Scenarios;
 
-/// <summary>The host ends of the simulated devices, shared across reboots.</summary>
+/// <summary>
+/// The host ends of the simulated devices, shared across reboots; as the scenario's
+/// <see cref="IScenarioHost"/> it plays the <c>host.*</c> verbs on the in-memory console
+/// port and taps.
+/// </summary>
 /// <param name="Console">The console's keyboard and screen.</param>
 /// <param name="Taps">The in-memory taps, one per net device, in device order (null where the device has a real tap).</param>
 /// <param name="DeviceTaps">What each net device is built on, in device order (wrapped, e.g. for pcap).</param>
-public sealed record SimulatedHost(MemoryConsolePort Console, IReadOnlyList<MemoryTap?> Taps, IReadOnlyList<Engine.HostIo.ITap> DeviceTaps);
+public sealed record SimulatedHost(MemoryConsolePort Console, IReadOnlyList<MemoryTap?> Taps, IReadOnlyList<Engine.HostIo.ITap> DeviceTaps) : IScenarioHost
+{
+    /// <inheritdoc/>
+    public int NetCount => Taps.Count;
+
+    /// <inheritdoc/>
+    public void TypeConsole(ReadOnlySpan<byte> data) => Console.Type(data);
+
+    /// <inheritdoc/>
+    public void CloseConsoleInput() => Console.CloseInput();
+
+    /// <inheritdoc/>
+    public void InjectFrame(int net, byte[] frame) => Tap(net).Inject(frame);
+
+    /// <inheritdoc/>
+    public bool TryTakeFrame(int net, out byte[] frame) => Tap(net).TryTakeTransmitted(out frame);
+
+    /// <inheritdoc/>
+    public void FailNextRead(int net, int result) => Tap(net).FailNextRead(result);
+
+    private MemoryTap Tap(int net) =>
+        Taps[net] ?? throw new ScenarioHostException("needs the in-memory tap, but the net device is on a real tap");
+}
 
 /// <summary>
 /// The simulated guest kernel running a scenario: it boots (bus scan and driver probes) and
@@ -26,7 +51,7 @@ public sealed class ScenarioGuest
 
     private const ushort ScenarioEtherType = 0x88b5;
     private readonly Scenario _scenario;
-    private readonly SimulatedHost _host;
+    private readonly IScenarioHost _host;
     private readonly T _transcript;
     private readonly ulong _memorySize;
     private readonly ulong _pageAddress;
@@ -38,7 +63,7 @@ public sealed class ScenarioGuest
     private Guest.Ip.GuestIpStack? _ip;
 
     /// <summary>Prepares the guest to play <paramref name="scenario"/> from step <paramref name="firstStep"/>.</summary>
-    public ScenarioGuest(Scenario scenario, int firstStep, SimulatedHost host, T transcript, GuestMemory memory, ulong memorySize)
+    public ScenarioGuest(Scenario scenario, int firstStep, IScenarioHost host, T transcript, IGuestPhysicalMemory memory, ulong memorySize)
     {
         _scenario = scenario;
         NextStep = firstStep;
@@ -49,8 +74,8 @@ public sealed class ScenarioGuest
         _pageAddress = memorySize;
     }
 
-    /// <summary>Guest memory.</summary>
-    public GuestMemory Memory { get; }
+    /// <summary>Guest memory: copied in and out at an address, never held as a span.</summary>
+    public IGuestPhysicalMemory Memory { get; }
 
     /// <summary>The next step to play (after a reboot, where the new guest carries on).</summary>
     public int NextStep { get; private set; }
@@ -58,7 +83,7 @@ public sealed class ScenarioGuest
     /// <summary>The guest program: run on the simulated vcpu's thread.</summary>
     public void Run(IGuestCpu cpu)
     {
-        var bp = BootParams.Read(Memory.GetSpan(0, BootParams.Size));
+        var bp = BootParams.Read(Memory.ReadBytes(0, BootParams.Size));
         ulong pageTablePages = ((_memorySize / LguestLayout.PageSize) + 1023) / 1024 + 1;
         ulong top = (bp.RamdiskImage != 0 ? bp.RamdiskImage : _memorySize) - (pageTablePages * LguestLayout.PageSize);
         _guest = new GuestContext(Memory, _memorySize, cpu, _transcript, top);
@@ -72,9 +97,9 @@ public sealed class ScenarioGuest
 
     private void ReportBootParams()
     {
-        var bp = BootParams.Read(Memory.GetSpan(0, BootParams.Size));
+        var bp = BootParams.Read(Memory.ReadBytes(0, BootParams.Size));
         ulong cmdline = bp.CmdLinePtr;
-        Span<byte> rest = cmdline != 0 ? Memory.GetSpan(cmdline, Math.Min(4096, _memorySize - cmdline)) : [];
+        ReadOnlySpan<byte> rest = cmdline != 0 ? Memory.ReadBytes(cmdline, (int)Math.Min(4096, _memorySize - cmdline)) : [];
         int nul = rest.IndexOf((byte)0);
         string cmd = T.Quote(nul < 0 ? rest : rest[..nul]);
         _transcript.Line($"guest: e820 {bp.E820Entries} entry: {T.Hex(bp.E820Map0.Addr)}+{T.Hex(bp.E820Map0.Length)} type {bp.E820Map0.Type}; cmdline {cmd}; initrd {T.Hex(bp.RamdiskImage)}+{T.Hex(bp.RamdiskSize)}");
@@ -130,23 +155,26 @@ public sealed class ScenarioGuest
                 break;
             case "host.type":
                 _transcript.Line($"host: type {T.Quote(Bytes(step.Words[0]))}");
-                _host.Console.Type(Bytes(step.Words[0]));
+                OnHost(step, () => _host.TypeConsole(Bytes(step.Words[0])));
                 break;
             case "host.console.eof":
                 _transcript.Line("host: console input at end of file");
-                _host.Console.CloseInput();
+                OnHost(step, _host.CloseConsoleInput);
                 break;
             case "host.net.send":
                 for (int i = 0; i < (int)ScenarioParser.Number(step, "count", 1); i++)
                 {
                     byte[] frame = Frame(step, HostMac, isHost: true, i);
                     _transcript.Line($"host: tap send len={frame.Length} {NetDriver.Describe(frame)}");
-                    Tap(step).Inject(frame);
+                    OnHost(step, () => _host.InjectFrame(Tap(step), frame));
                 }
 
                 break;
             case "host.net.expect":
-                Check(step, Tap(step).TryTakeTransmitted(out byte[] sent), "no frame came out of the tap");
+                byte[] sent = [];
+                bool taken = false;
+                OnHost(step, () => taken = _host.TryTakeFrame(Tap(step), out sent));
+                Check(step, taken, "no frame came out of the tap");
                 _transcript.Line($"host: tap got len={sent.Length} {NetDriver.Describe(sent)}");
                 ExpectFrame(step, sent, "host");
                 break;
@@ -194,38 +222,49 @@ public sealed class ScenarioGuest
         _bus = new LguestBus(_guest, _pageAddress);
         _bus.Scan();
 
-        // Built-in drivers register console, then block, then net (drivers/Makefile link order).
-        foreach (VirtioDeviceType type in new[] { VirtioDeviceType.Console, VirtioDeviceType.Block, VirtioDeviceType.Net })
+        foreach (GuestDriver driver in GuestDrivers.ProbeOrder)
         {
-            foreach (BusDevice device in _bus.Devices.Where(d => d.Type == type))
+            foreach (BusDevice device in _bus.Devices.Where(d => d.Type == driver.Type))
             {
-                Probe(device);
+                Probe(device, driver);
             }
         }
     }
 
-    private void Probe(BusDevice device)
+    private void Probe(BusDevice device, GuestDriver? driver)
     {
-        device.AddStatus(VirtioStatus.Driver);
-        bool ok = true;
-        switch (device.Type)
+        if (driver is null)
         {
-            case VirtioDeviceType.Console:
-                _console = new ConsoleDriver(_guest, device);
-                _console.Probe();
-                break;
-            case VirtioDeviceType.Block:
-                _block = new BlockDriver(_guest, device);
-                _block.Probe();
-                break;
-            case VirtioDeviceType.Net:
-                _net = new NetDriver(_guest, device);
-                _ip = null;
-                ok = _net.Probe();
-                break;
+            // No driver for this type: the device stays acknowledged and unbound.
+            return;
         }
 
-        device.AddStatus(ok ? VirtioStatus.DriverOk : VirtioStatus.Failed);
+        device.AddStatus(VirtioStatus.Driver);
+        device.AddStatus(driver.Probe(this, device) ? VirtioStatus.DriverOk : VirtioStatus.Failed);
+    }
+
+    /// <summary>virtio_console's probe (a <see cref="GuestDrivers"/> row).</summary>
+    internal bool ProbeConsole(BusDevice device)
+    {
+        _console = new ConsoleDriver(_guest, device);
+        _console.Probe();
+        return true;
+    }
+
+    /// <summary>virtio_blk's probe (a <see cref="GuestDrivers"/> row).</summary>
+    internal bool ProbeBlock(BusDevice device)
+    {
+        _block = new BlockDriver(_guest, device);
+        _block.Probe();
+        return true;
+    }
+
+    /// <summary>virtio_net's probe (a <see cref="GuestDrivers"/> row).</summary>
+    internal bool ProbeNet(BusDevice device)
+    {
+        _net = new NetDriver(_guest, device);
+        _ip = null;
+        return _net.Probe();
     }
 
     private void ResetAndReprobe(string name)
@@ -234,7 +273,7 @@ public sealed class ScenarioGuest
         BusDevice device = _bus!.Devices.FirstOrDefault(d => d.Name == name) ?? Fail<BusDevice>($"no {name} device");
         device.Reset();
         device.AddStatus(VirtioStatus.Acknowledge);
-        Probe(device);
+        Probe(device, GuestDrivers.Find(device.Type));
     }
 
     private void EarlyPrint(byte[] text)
@@ -385,7 +424,9 @@ public sealed class ScenarioGuest
                     (uint)ScenarioParser.Number(step, "len", 0),
                     (ushort)ScenarioParser.Number(step, "flags", 0),
                     (ushort)ScenarioParser.Number(step, "next", 0));
-                desc.Write(Memory.GetSpan(ring + (index * VringDesc.Size), VringDesc.Size));
+                Span<byte> raw = stackalloc byte[VringDesc.Size];
+                desc.Write(raw);
+                Memory.Write(ring + (index * VringDesc.Size), raw);
                 _transcript.Line($"guest: raw {name} vq{vq} desc {index} addr={T.Hex(desc.Addr)} len={T.Hex(desc.Len)} flags={desc.Flags} next={desc.Next}");
                 break;
             case "ring.publish":
@@ -423,7 +464,7 @@ public sealed class ScenarioGuest
         int offset = 0;
         while (offset < LguestLayout.PageSize)
         {
-            var desc = LguestDeviceDesc.Read(Memory.GetSpan(_pageAddress + (ulong)offset, LguestDeviceDesc.Size));
+            var desc = LguestDeviceDesc.Read(Memory.ReadBytes(_pageAddress + (ulong)offset, LguestDeviceDesc.Size));
             if (desc.Type == 0)
             {
                 break;
@@ -434,7 +475,7 @@ public sealed class ScenarioGuest
             {
                 Check(step, index < desc.NumVq, $"{name} has no queue {index}");
                 ulong at = _pageAddress + (ulong)offset + LguestDeviceDesc.Size + ((ulong)index * LguestVqConfig.Size);
-                return (_pageAddress + (ulong)offset, LguestVqConfig.Read(Memory.GetSpan(at, LguestVqConfig.Size)));
+                return (_pageAddress + (ulong)offset, LguestVqConfig.Read(Memory.ReadBytes(at, LguestVqConfig.Size)));
             }
 
             offset += desc.RecordSize;
@@ -461,11 +502,24 @@ public sealed class ScenarioGuest
         return _net ?? Fail<NetDriver>("no net device");
     }
 
-    private MemoryTap Tap(ScenarioStep step)
+    /// <summary>The net device whose tap the <c>host.net.*</c> verbs use: the first.</summary>
+    private int Tap(ScenarioStep step)
     {
-        Check(step, _host.Taps.Count > 0, "no net device");
-        Check(step, _host.Taps[0] is not null, $"{step.Verb} needs the in-memory tap, but the net device is on a real tap");
-        return _host.Taps[0]!;
+        Check(step, _host.NetCount > 0, "no net device");
+        return 0;
+    }
+
+    /// <summary>Plays a <c>host.*</c> action; one the host cannot play fails the step.</summary>
+    private void OnHost(ScenarioStep step, Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (ScenarioHostException e)
+        {
+            Check(step, false, $"{step.Verb} {e.Message}");
+        }
     }
 
     /// <summary>The guest's IPv4 over the (first) net device, and the receive-ring controls.</summary>
@@ -477,7 +531,7 @@ public sealed class ScenarioGuest
             case "host.net.read-error":
                 int errno = (int)ScenarioParser.Number(step, "errno", 5);
                 _transcript.Line(errno == 0 ? "host: the next tap read returns 0 bytes" : $"host: the next tap read fails with errno {errno}");
-                Tap(step).FailNextRead(-errno);
+                OnHost(step, () => _host.FailNextRead(Tap(step), -errno));
                 break;
             case "net.arp":
                 Ip().Arp(Address(step.Words[0]), Address(step.Named["from"]), fail);

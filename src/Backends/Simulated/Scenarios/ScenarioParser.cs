@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using LguestSim.Engine.Machine;
 
 namespace LguestSim.Backends.Simulated.Scenarios;
 
@@ -150,13 +151,13 @@ public static class ScenarioParser
             }
         }
 
-        if (!scenario.Devices.Any(d => d.Kind == DeviceKind.Console))
+        if (!scenario.Devices.Any(d => d.Kind == DeviceKinds.Console))
         {
-            scenario.Devices.Add(new DeviceSpec(DeviceKind.Console));
+            scenario.Devices.Add(new DeviceSpec(DeviceKinds.Console));
         }
 
         // The console is always created last (spec §3.5).
-        DeviceSpec console = scenario.Devices.First(d => d.Kind == DeviceKind.Console);
+        DeviceSpec console = scenario.Devices.First(d => d.Kind == DeviceKinds.Console);
         scenario.Devices.Remove(console);
         scenario.Devices.Add(console);
         return scenario;
@@ -245,9 +246,9 @@ public static class ScenarioParser
 
         if (step.Verb is "kick-early" or "reset" or "ring.desc" or "ring.publish" or "ring.avail-idx" or "ring.kick")
         {
-            if (step.Words[0] is not ("net" or "block" or "console"))
+            if (!DeviceKinds.TryFind(step.Words[0], out _))
             {
-                throw new ScenarioException(step.File, step.Line, $"unknown device '{step.Words[0]}' (net, block or console)");
+                throw new ScenarioException(step.File, step.Line, $"unknown device '{step.Words[0]}' ({DeviceKinds.NameList})");
             }
 
             foreach (string w in step.Words.Skip(1).Where(w => w != "wait"))
@@ -337,7 +338,7 @@ public static class ScenarioParser
                     Guest.Ip.Packets.TryParseAddress(h, out hostIp);
                 }
 
-                scenario.Devices.Add(new DeviceSpec(DeviceKind.Net, Mac: mac, HostIp: hostIp));
+                scenario.Devices.Add(new DeviceSpec(DeviceKinds.Net, Mac: mac, HostIp: hostIp));
                 break;
             case "block":
                 DataPattern fill = new(true, 0);
@@ -357,15 +358,15 @@ public static class ScenarioParser
                     throw new ScenarioException(step.File, step.Line, $"block file '{step.Named["file"]}' does not exist");
                 }
 
-                scenario.Devices.Add(new DeviceSpec(DeviceKind.Block, SizeBytes: (long)Number(step, "size", 64 * 1024), Fill: fill, File: file));
+                scenario.Devices.Add(new DeviceSpec(DeviceKinds.Block, SizeBytes: (long)Number(step, "size", 64 * 1024), Fill: fill, File: file));
                 break;
             case "console":
-                if (scenario.Devices.Any(d => d.Kind == DeviceKind.Console))
+                if (scenario.Devices.Any(d => d.Kind == DeviceKinds.Console))
                 {
                     throw new ScenarioException(step.File, step.Line, "only one console");
                 }
 
-                scenario.Devices.Add(new DeviceSpec(DeviceKind.Console));
+                scenario.Devices.Add(new DeviceSpec(DeviceKinds.Console));
                 break;
         }
     }
