@@ -28,8 +28,13 @@ internal static class LgdevCommand
         };
         var scenario = new Option<FileInfo?>("--scenario")
         {
-            Description = "Run this scenario's guest behind each open, over the Launcher's memory. Default: the probe guest, which obeys "
-                + "interrupts (1 notify, 2 power off, 3 panic, 4 reboot) and needs no guest memory.",
+            Description = "Run this scenario's guest behind each open, over the Launcher's own memory (process_vm_readv/writev), its host side "
+                + "on the Launcher's console input and taps; after a reboot the next open carries on at the step after it. Default: the probe guest, "
+                + "which obeys interrupts (1 notify, 2 power off, 3 panic, 4 reboot) and needs no guest memory.",
+        };
+        var consoleInput = new Option<FileInfo?>("--console-input")
+        {
+            Description = "With --scenario: the Launcher's standard input (a FIFO), written by the scenario's host.type and closed by host.console.eof.",
         };
         var transcript = new Option<FileInfo?>("--transcript")
         {
@@ -38,13 +43,13 @@ internal static class LgdevCommand
         var command = new Command("lgdev", "Serve an emulated /dev/lguest over FUSE until SIGTERM or SIGINT, or until DIR is unmounted; "
             + "then unmount DIR. Point a Launcher at DIR/lguest. Exit status 0, or 1 when it cannot be served.")
         {
-            mount, scenario, transcript,
+            mount, scenario, consoleInput, transcript,
         };
-        command.SetAction(parse => Run(parse.GetValue(mount)!, parse.GetValue(scenario), parse.GetValue(transcript)));
+        command.SetAction(parse => Run(parse.GetValue(mount)!, parse.GetValue(scenario), parse.GetValue(consoleInput), parse.GetValue(transcript)));
         return command;
     }
 
-    private static int Run(DirectoryInfo directory, FileInfo? scenarioFile, FileInfo? transcriptFile)
+    private static int Run(DirectoryInfo directory, FileInfo? scenarioFile, FileInfo? consoleInput, FileInfo? transcriptFile)
     {
         if (!directory.Exists)
         {
@@ -52,23 +57,19 @@ internal static class LgdevCommand
             return 1;
         }
 
+        var lines = new T();
         IGuestFactory factory;
         try
         {
-            factory = CreateFactory(scenarioFile);
+            factory = CreateFactory(scenarioFile, consoleInput, lines);
         }
         catch (ScenarioException e)
         {
             Console.Error.WriteLine($"lguestsim: {e.Message}");
             return 1;
         }
-        catch (NotSupportedException e)
-        {
-            Console.Error.WriteLine($"lguestsim: {e.Message}");
-            return 1;
-        }
 
-        var lines = new T();
+        using var disposeFactory = factory as IDisposable;
         var model = new LguestDeviceModel(factory) { Log = lines.Line };
         using FuseDevice device = FuseDevice.Mount(directory.FullName, FileName);
         var fileSystem = new OneFileFileSystem(device, FileName, model) { Warn = lines.Line };
@@ -133,21 +134,17 @@ internal static class LgdevCommand
     }
 
     /// <summary>
-    /// The guest behind each open. SEAM: a scenario guest needs the Launcher's memory (remote
-    /// guest-physical memory through process_vm_readv/writev at <see cref="LguestBoot.Base"/>)
-    /// and the scenario's host side; until those exist, <c>--scenario</c> is refused after the
-    /// scenario is checked. Wire it here: an <see cref="IGuestFactory"/> whose
-    /// <see cref="IGuestFactory.Create"/> builds a ScenarioGuest over that memory, starting at
-    /// the step after the previous open's <c>reboot</c>.
+    /// The guest behind each open: the probe guest, or the scenario's guest over the Launcher's
+    /// memory with its host side (the Launcher's console input and taps) opened at each boot.
     /// </summary>
-    private static IGuestFactory CreateFactory(FileInfo? scenarioFile)
+    private static IGuestFactory CreateFactory(FileInfo? scenarioFile, FileInfo? consoleInput, T lines)
     {
         if (scenarioFile is null)
         {
             return new ProbeGuestFactory();
         }
 
-        ScenarioParser.ParseFile(scenarioFile.FullName, scenarioFile.ToString());
-        throw new NotSupportedException("lgdev --scenario needs the scenario guest over the Launcher's memory, which is not wired yet; without --scenario the probe guest runs");
+        Scenario scenario = ScenarioParser.ParseFile(scenarioFile.FullName, scenarioFile.ToString());
+        return new ScenarioGuestFactory(scenario, () => Emulator.HostSide.LauncherScenarioHost.Open(consoleInput?.FullName), lines);
     }
 }
