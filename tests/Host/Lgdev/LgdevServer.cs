@@ -16,15 +16,15 @@ public sealed class LgdevServer : IDisposable
     private readonly Task<string> _stderr;
     private bool _stopped;
 
-    /// <summary>Starts the server and waits until DIR/lguest is there.</summary>
+    /// <summary>Starts the server (with <paramref name="extraArguments"/>, e.g. --scenario) and waits until DIR/lguest is there.</summary>
     /// <exception cref="InvalidOperationException">The server exited or the file did not appear within 30 s.</exception>
-    public LgdevServer()
+    public LgdevServer(params string[] extraArguments)
     {
         Directory = System.IO.Directory.CreateTempSubdirectory("lguestsim-lgdev-").FullName;
         TranscriptPath = Directory + ".transcript";
         string dll = Path.Combine(AppContext.BaseDirectory, "lguestsim.dll");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string a in new[] { dll, "lgdev", "--mount", Directory, "--transcript", TranscriptPath })
+        foreach (string a in new[] { dll, "lgdev", "--mount", Directory, "--transcript", TranscriptPath }.Concat(extraArguments))
         {
             psi.ArgumentList.Add(a);
         }

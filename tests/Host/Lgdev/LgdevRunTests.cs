@@ -1,0 +1,64 @@
+using System.Diagnostics;
+using LguestSim.Tests.Host.Net;
+using Xunit;
+
+namespace LguestSim.Tests.Host.Lgdev;
+
+/// <summary>
+/// The real Launcher (<c>lguestsim run</c>) on the emulated device, with a scenario's guest
+/// behind it reaching the Launcher's memory from outside: the whole real mode, end to end.
+/// </summary>
+public sealed class LgdevRunTests
+{
+    private static readonly string s_kernel = Path.Combine(NetTestText.RepoRoot, "fixtures", "kernels", "vmlinux.elf");
+    private static readonly string s_scenarios = Path.Combine(NetTestText.RepoRoot, "fixtures", "scenarios");
+
+    [FuseFact]
+    public void RunOnLgdev_PanicScenario_PrintsTheConsoleAndDiesWithTheReason()
+    {
+        using var server = new LgdevServer("--scenario", Path.Combine(s_scenarios, "panic.scenario"));
+        using IDisposable watchdog = server.Watchdog(TimeSpan.FromSeconds(60));
+        (int exit, string stdout, string stderr) = Launcher("run", $"--device={server.DevicePath}", "32", s_kernel);
+        Assert.Equal("about to panic\n", stdout);
+        Assert.Equal("lguestsim: CRASH: Attempted to kill init!\n", stderr);
+        Assert.Equal(1, exit);
+        server.Stop();
+        string transcript = File.ReadAllText(server.TranscriptPath);
+        Assert.Contains("guest: e820 1 entry: 0x0+0x2000000 type 1", transcript, StringComparison.Ordinal);
+        Assert.Contains("guest: console write \"about to panic\\n\"", transcript, StringComparison.Ordinal);
+    }
+
+    [FuseFact]
+    public void RunOnLgdev_EarlyConsoleScenario_PowersOff()
+    {
+        using var server = new LgdevServer("--scenario", Path.Combine(s_scenarios, "early-console.scenario"));
+        using IDisposable watchdog = server.Watchdog(TimeSpan.FromSeconds(60));
+        (int exit, string stdout, string stderr) = Launcher("run", $"--device={server.DevicePath}", "32", s_kernel);
+        Assert.Equal("Linux version 2.6.25 (lguest)\nshort\nexactly sixteen!", stdout);
+        Assert.Equal("lguestsim: CRASH: Power down\n", stderr);
+        Assert.Equal(1, exit);
+    }
+
+    /// <summary>Runs lguestsim with its standard input at end of file (the console sees EOF, no terminal).</summary>
+    private static (int Exit, string Stdout, string Stderr) Launcher(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "lguestsim.dll"));
+        foreach (string a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using Process p = Process.Start(psi)!;
+        p.StandardInput.Close();
+        Task<string> stdout = p.StandardOutput.ReadToEndAsync();
+        Task<string> stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(TimeSpan.FromSeconds(60)))
+        {
+            p.Kill(entireProcessTree: true);
+            Assert.Fail("lguestsim run did not finish in 60 s");
+        }
+
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+}
