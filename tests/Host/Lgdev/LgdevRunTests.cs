@@ -39,6 +39,30 @@ public sealed class LgdevRunTests
         Assert.Equal(1, exit);
     }
 
+    [FuseFact]
+    public void RunOnLgdev_Reboot_ReExecutedLauncherReopens_AndTheScenarioCarriesOn()
+    {
+        using var server = new LgdevServer("--scenario", Path.Combine(s_scenarios, "reboot.scenario"));
+        using IDisposable watchdog = server.Watchdog(TimeSpan.FromSeconds(60));
+        string disk = server.Directory + ".img";
+        File.WriteAllBytes(disk, new byte[16 * 1024]);
+        try
+        {
+            (int exit, string stdout, string stderr) = Launcher("run", $"--block={disk}", $"--device={server.DevicePath}", "32", s_kernel);
+            Assert.Equal("rebooting\nback\n", stdout);
+            Assert.EndsWith("lguestsim: CRASH: Power down\n", stderr, StringComparison.Ordinal);
+            Assert.Equal(1, exit);
+            server.Stop();
+            string transcript = File.ReadAllText(server.TranscriptPath);
+            Assert.Contains("fh=1 run: reboot (ERESTART)", transcript, StringComparison.Ordinal);
+            Assert.Contains("fh=2 initialize", transcript, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(disk);
+        }
+    }
+
     /// <summary>Runs lguestsim with its standard input at end of file (the console sees EOF, no terminal).</summary>
     private static (int Exit, string Stdout, string Stderr) Launcher(params string[] args)
     {
