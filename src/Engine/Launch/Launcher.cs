@@ -68,8 +68,10 @@ public sealed class Launcher : IDeviceContext
                         HandleOutput(ev.Address);
                         break;
                     case ChannelEventKind.Died:
+                        SettleDevices();
                         return new LauncherExit(LauncherExitKind.GuestDied, 1, ev.Reason ?? "guest died");
                     case ChannelEventKind.Restart:
+                        SettleDevices();
                         return new LauncherExit(LauncherExitKind.Restart, 0, "guest asked to reboot");
                     case ChannelEventKind.Break:
                         HandleInput();
@@ -79,9 +81,29 @@ public sealed class Launcher : IDeviceContext
 
                 if (_requestedExit is { } exit)
                 {
+                    SettleDevices();
                     return exit;
                 }
             }
+        }
+        catch (GuestFaultException e)
+        {
+            return new LauncherExit(LauncherExitKind.GuestFault, 1, e.Detail, e.Fault);
+        }
+    }
+
+    /// <summary>
+    /// A way out of the run other than <see cref="Run"/>'s own (a host failure under it): a
+    /// fault a device's thread hit first still ends the run as that fault.
+    /// </summary>
+    /// <param name="exit">How the run would end otherwise.</param>
+    /// <returns><paramref name="exit"/>, or the pending guest fault.</returns>
+    public LauncherExit Finish(LauncherExit exit)
+    {
+        try
+        {
+            SettleDevices();
+            return exit;
         }
         catch (GuestFaultException e)
         {
@@ -205,6 +227,15 @@ public sealed class Launcher : IDeviceContext
     /// <inheritdoc/>
     public void RequestExit(int status, string reason) =>
         _requestedExit = new LauncherExit(LauncherExitKind.Requested, status, reason);
+
+    /// <summary>Lets every device's own thread finish what the guest kicked; throws the first pending fault.</summary>
+    private void SettleDevices()
+    {
+        foreach (VirtioDevice d in _devices)
+        {
+            d.Settle(this);
+        }
+    }
 
     private VirtioDevice FindOwner(Virtqueue queue)
     {

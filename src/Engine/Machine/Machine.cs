@@ -102,7 +102,7 @@ public static class Machine
             {
                 // A host failure under the Launcher (a tap read ≤ 0): the run ends here, as
                 // lguest's err() would end it, and the caller reports it like any other end.
-                exit = new LauncherExit(LauncherExitKind.HostError, 1, e.Message);
+                exit = launcher.Finish(new LauncherExit(LauncherExitKind.HostError, 1, e.Message));
             }
 
             return new MachineOutcome(exit, setup);

@@ -112,6 +112,17 @@ public sealed class BlockDevice : VirtioDevice, IDisposable
         return true;
     }
 
+    /// <summary>Lets the worker finish what was kicked, then reports its fault, if any.</summary>
+    /// <exception cref="GuestFaultException">The fault that ended the worker.</exception>
+    public override void Settle(IDeviceContext context)
+    {
+        _worker?.Settle();
+        if (_done.Fault is { } fault)
+        {
+            ExceptionDispatchInfo.Throw(fault);
+        }
+    }
+
     /// <summary>A reset is about to zero the ring: park the worker first.</summary>
     public override void PrepareReset() => _worker?.Quiesce();
 

@@ -37,7 +37,10 @@ namespace LguestSim.Engine.Devices.Block;
 /// <b>Faults.</b> A guest fault in the worker (a bad chain or request) ends the worker, as
 /// it ended lguest.c's thread. The fault is handed to the run loop through
 /// <see cref="BlockCompletions.Failed"/>; the device's input handler rethrows it there, so the
-/// run ends exactly as for a fault on the run loop.
+/// run ends exactly as for a fault on the run loop. On every way out of a run (death, reboot,
+/// an exit a device asked for, a host error) the Launcher first settles the worker
+/// (<see cref="Settle"/>), so a fault in a request the guest never waited for still ends the
+/// run as that fault.
 /// </para>
 /// </remarks>
 internal sealed class BlockWorker : IDisposable
@@ -57,6 +60,7 @@ internal sealed class BlockWorker : IDisposable
     private bool _quiesce;
     private bool _busy;
     private bool _stopping;
+    private bool _failed;
 
     /// <summary>Starts the worker for <paramref name="device"/>'s queue; <paramref name="starting"/> runs first on its thread.</summary>
     public BlockWorker(BlockDevice device, BlockCompletions done, IDeviceContext context, Action? starting)
@@ -112,6 +116,25 @@ internal sealed class BlockWorker : IDisposable
         }
     }
 
+    /// <summary>
+    /// Run loop: returns once the worker has served every chain kicked so far, or has stopped
+    /// on a fault (or is parked for a reset).
+    /// </summary>
+    /// <remarks>
+    /// Bounded: a pass serves at most the chains up to the last kick's <c>avail.idx</c>, and a
+    /// jump of more than the ring's size is a fault.
+    /// </remarks>
+    public void Settle()
+    {
+        lock (_gate)
+        {
+            while (!_failed && !_stopping && !_quiesce && (_kicked || _busy))
+            {
+                Monitor.Wait(_gate);
+            }
+        }
+    }
+
     /// <summary>Stops the thread after the request in hand and waits for it.</summary>
     public void Dispose()
     {
@@ -153,14 +176,15 @@ internal sealed class BlockWorker : IDisposable
             catch (GuestFaultException e)
             {
                 // Like lguest.c's thread after errx(): this worker is done. The run loop
-                // rethrows the fault when it next services input.
+                // rethrows the fault when it next services input, or settles the device.
+                _done.Failed(e);
                 lock (_gate)
                 {
                     _busy = false;
+                    _failed = true;
                     Monitor.PulseAll(_gate);
                 }
 
-                _done.Failed(e);
                 return;
             }
 
