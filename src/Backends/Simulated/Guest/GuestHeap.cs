@@ -23,7 +23,7 @@ public sealed class GuestHeap
     }
 
     /// <summary>Allocates <paramref name="length"/> bytes (at least 1) and returns the guest-physical address.</summary>
-    /// <exception cref="InvalidOperationException">The heap is exhausted.</exception>
+    /// <exception cref="GuestHeapExhaustedException">The heap is exhausted.</exception>
     public ulong Allocate(ulong length)
     {
         ulong size = AlignUp(Math.Max(length, 1));
@@ -44,7 +44,7 @@ public sealed class GuestHeap
             return start;
         }
 
-        throw new InvalidOperationException($"guest heap exhausted (wanted {length} bytes)");
+        throw new GuestHeapExhaustedException(length);
     }
 
     /// <summary>Returns a block from <see cref="Allocate"/>.</summary>
@@ -81,4 +81,17 @@ public sealed class GuestHeap
     }
 
     private static ulong AlignUp(ulong v) => (v + Alignment - 1) & ~(Alignment - 1);
+}
+
+/// <summary>
+/// The simulated guest's heap has no room for a buffer: a limit of the scenario (its memory
+/// size against the requests it makes), reported as a scenario check failure.
+/// </summary>
+public sealed class GuestHeapExhaustedException : Exception
+{
+    /// <summary>Creates the error for a request of <paramref name="length"/> bytes.</summary>
+    public GuestHeapExhaustedException(ulong length)
+        : base($"the guest heap has no room for {length} more bytes (give the scenario more memory, or make smaller requests)")
+    {
+    }
 }

@@ -91,7 +91,14 @@ public sealed class ScenarioGuest
         while (NextStep < _scenario.Steps.Count)
         {
             ScenarioStep step = _scenario.Steps[NextStep++];
-            Execute(step);
+            try
+            {
+                Execute(step);
+            }
+            catch (GuestHeapExhaustedException e)
+            {
+                Check(step, false, e.Message);
+            }
         }
     }
 

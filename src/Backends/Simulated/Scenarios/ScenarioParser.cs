@@ -54,6 +54,32 @@ public static class ScenarioParser
 
     private static readonly string[] s_numberKeys = ["sector", "count", "segments", "len", "vq", "addr", "flags", "next", "type", "size", "errno"];
 
+    /// <summary>Most sectors one block.read or block.write moves (32 MiB).</summary>
+    public const ulong MaxBlockSectors = 0x10000;
+
+    /// <summary>Most frames one host.net.send or net.expect step sends or waits for.</summary>
+    public const ulong MaxFrameCount = 10000;
+
+    // The range of each numeric key, by verb where it differs ("*": any verb). A value the
+    // simulated guest would have to squeeze into a narrower field, or could not allocate, is
+    // refused here, before anything runs, rather than wrapping or failing in the guest.
+    private static readonly Dictionary<(string Verb, string Key), (ulong Min, ulong Max)> s_ranges = new()
+    {
+        [("*", "vq")] = (0, 255),
+        [("*", "flags")] = (0, ushort.MaxValue),
+        [("*", "next")] = (0, ushort.MaxValue),
+        [("*", "type")] = (0, ushort.MaxValue),
+        [("*", "errno")] = (0, 4095),
+        [("*", "segments")] = (1, Engine.Devices.Block.BlockDevice.SegMax),
+        [("*", "len")] = (0, uint.MaxValue),
+        [("block.read", "count")] = (0, MaxBlockSectors),
+        [("block.write", "count")] = (0, MaxBlockSectors),
+        [("net.expect", "count")] = (1, MaxFrameCount),
+        [("host.net.send", "count")] = (1, MaxFrameCount),
+        [("net.send", "len")] = (14, 1514),
+        [("host.net.send", "len")] = (14, 1514),
+    };
+
     /// <summary>Verbs the format knows.</summary>
     public static IEnumerable<string> Verbs => s_verbs.Keys;
 
@@ -223,9 +249,17 @@ public static class ScenarioParser
     {
         foreach ((string key, string value) in step.Named)
         {
-            if (s_numberKeys.Contains(key) && !TryParseNumber(value, out _))
+            ulong number = 0;
+            bool isNumber = s_numberKeys.Contains(key);
+            if (isNumber && !TryParseNumber(value, out number))
             {
                 throw new ScenarioException(step.File, step.Line, $"bad number '{value}' for {key}");
+            }
+
+            if (isNumber && (s_ranges.TryGetValue((step.Verb, key), out var range) || s_ranges.TryGetValue(("*", key), out range))
+                && (number < range.Min || number > range.Max))
+            {
+                throw new ScenarioException(step.File, step.Line, $"{key}={value} is out of range ({range.Min} to {range.Max})");
             }
 
             if ((key is "data" or "expect" or "fill") && !DataPattern.TryParse(value, out _))
@@ -251,11 +285,21 @@ public static class ScenarioParser
                 throw new ScenarioException(step.File, step.Line, $"unknown device '{step.Words[0]}' ({DeviceKinds.NameList})");
             }
 
-            foreach (string w in step.Words.Skip(1).Where(w => w != "wait"))
+            // Words after the device: the queue, then a descriptor index, head or avail.idx.
+            // Only ring.kick has a flag ("wait"); for the other verbs it is a bad number.
+            int position = 0;
+            foreach (string w in step.Words.Skip(1).Where(w => !(step.Verb == "ring.kick" && w == "wait")))
             {
-                if (!TryParseNumber(w, out _))
+                position++;
+                if (!TryParseNumber(w, out ulong n))
                 {
                     throw new ScenarioException(step.File, step.Line, $"bad number '{w}'");
+                }
+
+                ulong max = position == 1 ? 255UL : ushort.MaxValue;
+                if (n > max)
+                {
+                    throw new ScenarioException(step.File, step.Line, $"{(position == 1 ? "queue" : "index")} {w} is out of range (0 to {max})");
                 }
             }
         }
