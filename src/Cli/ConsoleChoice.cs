@@ -38,6 +38,9 @@ internal sealed class ConsoleChoice : IDisposable
     /// </summary>
     public TimeSpan HaltTimeout => _terminal is null ? SimulationOptions.DefaultHaltTimeout : TimeSpan.MaxValue;
 
+    /// <summary>The run's wall-clock guard: none for a person at a terminal.</summary>
+    public TimeSpan RunTimeout => _terminal is null ? SimulationOptions.DefaultRunTimeout : TimeSpan.MaxValue;
+
     /// <summary>The <c>--console</c> option.</summary>
     public static Option<string> CreateOption()
     {

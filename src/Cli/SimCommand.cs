@@ -164,6 +164,7 @@ internal static class SimCommand
             MemoryMiB = memoryMiB,
             ConsolePort = consoleChoice.Port,
             HaltTimeout = consoleChoice.HaltTimeout,
+            RunTimeout = consoleChoice.RunTimeout,
             CreateWaker = consoleChoice.CreateWaker ?? (tunnets.Count > 0 ? channel => new PollWaker(channel) : null),
             OpenTap = tunnets.Count == 0 ? null : index => index < tunnets.Count ? Opened(opened, TunTap.Open(tunnets[index])) : null,
             WrapTap = capture is null ? null : tap => new PcapTap(tap, capture),

@@ -54,6 +54,12 @@ public sealed class SimulatedChannel : ILguestChannel, IGuestCpu
     /// <summary>How long a halted guest waits for a break before it is declared hung.</summary>
     public TimeSpan HaltTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// When the run as a whole must end (UTC; <see cref="DateTime.MaxValue"/>: never): a guest
+    /// still running then dies with a reason saying so, however busy it is.
+    /// </summary>
+    public DateTime Deadline { get; init; } = DateTime.MaxValue;
+
     /// <summary>The pfn limit, page directory and entry given at initialisation.</summary>
     public (uint PfnLimit, uint PageDirectory, uint EntryPoint) Boot { get; private set; }
 
@@ -125,6 +131,18 @@ public sealed class SimulatedChannel : ILguestChannel, IGuestCpu
             DateTime haltedSince = DateTime.UtcNow;
             while (true)
             {
+                // The wall-clock guard: whatever the guest is doing, this run is over. The
+                // guest thread stops at its next hypercall (it finds the channel disposed).
+                if (DateTime.UtcNow > Deadline)
+                {
+                    _guestTurn = false;
+                    _ended = true;
+                    _disposed = true;
+                    Monitor.PulseAll(_gate);
+                    ev = ChannelEvent.Died("simulated run: over its wall-clock limit");
+                    return true;
+                }
+
                 if (_event is { } posted)
                 {
                     ev = TakeEvent(posted);

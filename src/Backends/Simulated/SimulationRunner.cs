@@ -65,6 +65,15 @@ public sealed class SimulationOptions
 
     /// <summary>How long a halted guest may wait with nothing to wake it.</summary>
     public TimeSpan HaltTimeout { get; init; } = DefaultHaltTimeout;
+
+    /// <summary>The default <see cref="RunTimeout"/>: far beyond any scenario the limits of the format allow to be slow.</summary>
+    public static TimeSpan DefaultRunTimeout => TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// The wall-clock guard of the run as a whole, reboots included (<see cref="TimeSpan.MaxValue"/>:
+    /// none, for a person at a terminal): a guest still running then dies with a reason saying so.
+    /// </summary>
+    public TimeSpan RunTimeout { get; init; } = DefaultRunTimeout;
 }
 
 /// <summary>What a simulation produced.</summary>
@@ -88,6 +97,7 @@ public static class SimulationRunner
     public static SimulationResult Run(Scenario scenario, SimulationOptions options)
     {
         var transcript = new T(options.Echo);
+        DateTime deadline = options.RunTimeout >= DateTime.MaxValue - DateTime.UtcNow ? DateTime.MaxValue : DateTime.UtcNow + options.RunTimeout;
         var temporaryFiles = new List<string>();
         var stores = new List<IBlockStore>();
         var realTaps = new List<ITap>();
@@ -111,7 +121,7 @@ public static class SimulationRunner
             int boot = 0;
             while (true)
             {
-                (LauncherExit exit, int next, IReadOnlyList<VirtioDevice> devices) = RunOnce(scenario, step, boot++, mem, host, stores, transcript, options);
+                (LauncherExit exit, int next, IReadOnlyList<VirtioDevice> devices) = RunOnce(scenario, step, boot++, mem, host, stores, transcript, options, deadline);
                 if (exit.Kind == LauncherExitKind.Restart)
                 {
                     transcript.Line("launcher: guest asked to reboot; restarting in-process (a real Launcher re-executes itself)");
@@ -157,7 +167,7 @@ public static class SimulationRunner
     /// host ends, and a fresh guest that carries on from <paramref name="firstStep"/>.
     /// </summary>
     private static (LauncherExit Exit, int NextStep, IReadOnlyList<VirtioDevice> Devices) RunOnce(
-        Scenario scenario, int firstStep, int boot, ulong mem, SimulatedHost host, List<IBlockStore> stores, T transcript, SimulationOptions options)
+        Scenario scenario, int firstStep, int boot, ulong mem, SimulatedHost host, List<IBlockStore> stores, T transcript, SimulationOptions options, DateTime deadline)
     {
         ScenarioGuest? guest = null;
         var description = new MachineDescription
@@ -175,7 +185,7 @@ public static class SimulationRunner
             CreateChannel = setup =>
             {
                 guest = new ScenarioGuest(scenario, firstStep, host, transcript, new Guest.LocalGuestPhysicalMemory(setup.Memory), mem);
-                return new SimulatedChannel(guest.Run) { HaltTimeout = options.HaltTimeout };
+                return new SimulatedChannel(guest.Run) { HaltTimeout = options.HaltTimeout, Deadline = deadline };
             },
             CreateWaker = options.CreateWaker,
             CreateObserver = setup => new TranscriptObserver(transcript, setup.Page, setup.Devices),

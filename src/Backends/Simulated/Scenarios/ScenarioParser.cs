@@ -57,6 +57,12 @@ public static class ScenarioParser
     /// <summary>Most sectors one block.read or block.write moves (32 MiB).</summary>
     public const ulong MaxBlockSectors = 0x10000;
 
+    /// <summary>Largest block device a scenario may create (its temporary file is written out in full): 1 GiB.</summary>
+    public const ulong MaxBlockSize = 1UL << 30;
+
+    /// <summary>Largest scenario file read: 1 MiB.</summary>
+    public const int MaxScenarioBytes = 1 << 20;
+
     /// <summary>Most frames one host.net.send or net.expect step sends or waits for.</summary>
     public const ulong MaxFrameCount = 10000;
 
@@ -72,6 +78,7 @@ public static class ScenarioParser
         [("*", "errno")] = (0, 4095),
         [("*", "segments")] = (1, Engine.Devices.Block.BlockDevice.SegMax),
         [("*", "len")] = (0, uint.MaxValue),
+        [("block", "size")] = (0, MaxBlockSize),
         [("block.read", "count")] = (0, MaxBlockSectors),
         [("block.write", "count")] = (0, MaxBlockSectors),
         [("net.expect", "count")] = (1, MaxFrameCount),
@@ -91,7 +98,26 @@ public static class ScenarioParser
         string text;
         try
         {
-            text = File.ReadAllText(path, Encoding.UTF8);
+            // Read at most one byte more than the limit: a device (/dev/zero) or a FIFO
+            // never says how long it is.
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.None);
+            byte[] buffer = new byte[MaxScenarioBytes + 1];
+            int total = 0;
+            for (int n; total < buffer.Length && (n = stream.Read(buffer, total, buffer.Length - total)) > 0;)
+            {
+                total += n;
+            }
+
+            if (total > MaxScenarioBytes)
+            {
+                throw new ScenarioException(shown, 0, $"cannot read scenario: larger than {MaxScenarioBytes >> 20} MiB");
+            }
+
+            text = new UTF8Encoding(false).GetString(buffer, 0, total);
+            if (text.Length > 0 && text[0] == '\uFEFF')
+            {
+                text = text[1..];
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
