@@ -95,11 +95,32 @@ internal static class BenchCommands
         return block;
     }
 
+    /// <summary>Largest <c>--request-kib</c>: 256 MiB.</summary>
+    private const int MaxRequestKiB = 256 * 1024;
+
+    /// <summary>Most guest RAM a block bench may ask for, in MiB.</summary>
+    private const long MaxBenchGuestMiB = 1024;
+
     private static int RunBlock(BlockBenchOptions options)
     {
         if (options.Depth > 42)
         {
             Console.Error.WriteLine("lguestsim: --depth must be at most 42: each read takes 3 of the ring's 128 descriptors.");
+            return 1;
+        }
+
+        if (options.RequestKiB > MaxRequestKiB)
+        {
+            Console.Error.WriteLine($"lguestsim: --request-kib must be at most {MaxRequestKiB} (256 MiB).");
+            return 1;
+        }
+
+        // The bench guest's RAM holds four times the bytes in flight (BlockBench); the
+        // simulated guest's memory is limited to 2 GiB, so the product stays within 1 GiB.
+        long guestMiB = (long)options.Depth * options.RequestKiB * 4 / 1024;
+        if (guestMiB > MaxBenchGuestMiB)
+        {
+            Console.Error.WriteLine($"lguestsim: --request-kib {options.RequestKiB} with --depth {options.Depth} needs {guestMiB} MiB of guest memory (4 x the bytes in flight); at most {MaxBenchGuestMiB} MiB: lower one of them.");
             return 1;
         }
 

@@ -99,6 +99,24 @@ internal static class SimCommand
             tunnets.Add(argument);
         }
 
+        // An option System.CommandLine does not know lands among the words (MEM and the kernel
+        // arguments); MEM is a number, so a first word that looks like an option is one.
+        if (words.Length > 0 && words[0].StartsWith('-'))
+        {
+            Console.Error.WriteLine($"lguestsim: unknown option '{words[0]}' (see 'lguestsim sim --help')");
+            return 1;
+        }
+
+        foreach ((FileInfo? file, string what) in new[] { (scenarioFile, "scenario"), (blockFile, "block file"), (kernelFile, "kernel"), (initrdFile, "initrd") })
+        {
+            // A missing scenario, kernel or initrd is reported where it is opened; a block file here.
+            if (file is not null && PathProblem(file.FullName) is { } problem && (what == "block file" || Directory.Exists(file.FullName)))
+            {
+                Console.Error.WriteLine($"lguestsim: {what} {file} {problem}");
+                return 1;
+            }
+        }
+
         uint? memoryMiB = null;
         if (kernelFile is null && (initrdFile is not null || words.Length > 0))
         {
@@ -125,12 +143,6 @@ internal static class SimCommand
         catch (ScenarioException e)
         {
             Console.Error.WriteLine($"lguestsim: {e.Message}");
-            return 1;
-        }
-
-        if (blockFile is not null && !blockFile.Exists)
-        {
-            Console.Error.WriteLine($"lguestsim: block file {blockFile} does not exist");
             return 1;
         }
 
@@ -205,6 +217,12 @@ internal static class SimCommand
 
         return result.ExitStatus;
     }
+
+    /// <summary>What is wrong with <paramref name="path"/> as a file to read, or null when nothing is.</summary>
+    internal static string? PathProblem(string path) =>
+        Directory.Exists(path) ? "is a directory, not a file"
+        : !File.Exists(path) ? "does not exist"
+        : null;
 
     private static TunTap Opened(List<TunTap> opened, TunTap tap)
     {

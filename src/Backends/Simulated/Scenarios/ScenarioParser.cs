@@ -95,6 +95,11 @@ public static class ScenarioParser
     public static Scenario ParseFile(string path, string? displayName = null)
     {
         string shown = displayName ?? path;
+        if (Directory.Exists(path))
+        {
+            throw new ScenarioException(shown, 0, "cannot read scenario: it is a directory, not a file");
+        }
+
         string text;
         try
         {
