@@ -125,5 +125,19 @@ public sealed class DevicePage
     public byte[] Snapshot() => Memory.GetSpan(Address, LguestLayout.PageSize).ToArray();
 
     /// <summary>Hands out the next interrupt number (1, 2, 3, … in queue creation order).</summary>
-    internal ushort AllocateIrq() => (ushort)_nextIrq++;
+    /// <exception cref="LauncherException">"too many devices": the kernel refuses irqs from <c>LGUEST_IRQS</c> (32) on.</exception>
+    /// <remarks>
+    /// Decision: lguest.c handed out any number, and the guest's first interrupt on such a
+    /// queue made <c>LHREQ_IRQ</c> fail (EINVAL), which ended the guest; a machine that can
+    /// never work is refused here, at set-up, before the guest runs.
+    /// </remarks>
+    internal ushort AllocateIrq()
+    {
+        if (_nextIrq >= Abi.LguestLayout.Irqs)
+        {
+            ThrowHelper.ThrowLauncher($"too many devices: a queue would need irq {_nextIrq}, and the kernel takes irqs below {Abi.LguestLayout.Irqs} only");
+        }
+
+        return (ushort)_nextIrq++;
+    }
 }

@@ -66,7 +66,7 @@ public sealed class DeviceRecord
     /// Adds a virtqueue: allocates its ring pages and the next irq and appends its vqconfig.
     /// </summary>
     /// <exception cref="InvalidOperationException">Features or config were already added (lguest.c asserts), or another device follows this one.</exception>
-    /// <exception cref="LauncherException">The vqconfig would not fit in the page, or the ring pages pass guest_max.</exception>
+    /// <exception cref="LauncherException">The vqconfig would not fit in the page, the ring pages pass guest_max, or the irq would be 32 or more.</exception>
     /// <remarks>lguest.c <c>add_virtqueue()</c>; unlike the original, the page bound is checked.</remarks>
     public Virtqueue AddVirtqueue(ushort num = LguestLayout.VirtqueueNum, bool hasHandler = true)
     {
@@ -79,8 +79,9 @@ public sealed class DeviceRecord
 
         EnsureFits(EndOffset + LguestVqConfig.Size);
         var layout = new VringLayout(num);
+        ushort irq = _page.AllocateIrq();
         ulong ring = _page.AllocatePages(layout.Pages);
-        var config = new LguestVqConfig(num, _page.AllocateIrq(), (uint)(ring / LguestLayout.PageSize));
+        var config = new LguestVqConfig(num, irq, (uint)(ring / LguestLayout.PageSize));
         config.Write(PageSpan(EndOffset, LguestVqConfig.Size));
         var vq = new Virtqueue(_page.Memory, config, hasHandler);
         _queues.Add(vq);

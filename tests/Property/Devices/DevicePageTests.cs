@@ -238,21 +238,24 @@ public class DevicePageTests
     }
 
     [Fact]
-    public void AddVirtqueue_127QueuesFillVringSpace_128thIsNotEnoughMemory()
+    public void AddVirtqueue_31QueuesTakeIrqs1To31_32ndIsTooManyDevices()
     {
+        // The kernel takes irqs below LGUEST_IRQS (32) only: a 32nd queue is refused at set-up
+        // (the pages past guest_max are covered by AllocatePages_PastGuestMax_ThrowsAndKeepsLimit).
         DevicePage page = NewPage();
         DeviceRecord r = page.AddDevice(VirtioDeviceType.Console, "many");
-        for (int i = 0; i < 127; i++)
+        for (int i = 0; i < 31; i++)
         {
             r.AddVirtqueue();
         }
 
-        Assert.Equal(Mem + (255 * Page), page.GuestLimit);
-        Assert.Equal(127, r.Queues[^1].Config.Irq);
-        Assert.Throws<LauncherException>(() => r.AddVirtqueue());
-        Assert.Equal(127, r.Queues.Count);
-        Assert.Equal(Mem + (255 * Page), page.GuestLimit);
-        Assert.Equal(127, page.Snapshot()[1]);
+        Assert.Equal(Mem + (63 * Page), page.GuestLimit);
+        Assert.Equal(31, r.Queues[^1].Config.Irq);
+        LauncherException e = Assert.Throws<LauncherException>(() => r.AddVirtqueue());
+        Assert.Contains("too many devices", e.Message, StringComparison.Ordinal);
+        Assert.Equal(31, r.Queues.Count);
+        Assert.Equal(Mem + (63 * Page), page.GuestLimit);
+        Assert.Equal(31, page.Snapshot()[1]);
     }
 
     [Fact]
