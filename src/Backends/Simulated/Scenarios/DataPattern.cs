@@ -10,7 +10,10 @@ namespace LguestSim.Backends.Simulated.Scenarios;
 /// <param name="Value">The fill byte or the seed.</param>
 public sealed record DataPattern(bool IsFill, ulong Value)
 {
-    /// <summary>Parses <c>fill:HH</c>, <c>seed:N</c>, or a bare number as a fill byte.</summary>
+    /// <summary>
+    /// Parses <c>fill:HH</c> (one byte in hex: one or two hex digits, <c>0x</c> allowed),
+    /// <c>seed:N</c> (decimal or <c>0x</c> hex), or a bare <c>HH</c> as a fill byte.
+    /// </summary>
     public static bool TryParse(string text, out DataPattern pattern)
     {
         pattern = null!;
@@ -21,7 +24,12 @@ public sealed record DataPattern(bool IsFill, ulong Value)
         }
 
         string fill = text.StartsWith("fill:", StringComparison.Ordinal) ? text[5..] : text;
-        if (ScenarioParser.TryParseNumber(fill, out ulong b) && b <= 0xff)
+        if (fill.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
+        {
+            fill = fill[2..];
+        }
+
+        if (fill.Length is 1 or 2 && byte.TryParse(fill, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out byte b))
         {
             pattern = new DataPattern(true, b);
             return true;

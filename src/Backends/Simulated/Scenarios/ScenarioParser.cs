@@ -295,7 +295,7 @@ public static class ScenarioParser
 
             if ((key is "data" or "expect" or "fill") && !DataPattern.TryParse(value, out _))
             {
-                throw new ScenarioException(step.File, step.Line, $"bad data pattern '{value}' for {key} (use fill:HH or seed:N)");
+                throw new ScenarioException(step.File, step.Line, $"bad data pattern '{value}' for {key} (use fill:HH, one byte in hex, or seed:N)");
             }
 
             if ((key is "mac" or "dst" or "src") && !TryParseMac(value, out _))
