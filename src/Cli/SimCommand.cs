@@ -7,6 +7,7 @@ using LguestSim.Engine.Launch;
 using LguestSim.Engine.Loader;
 using LguestSim.Engine.Machine;
 using LguestSim.Host.Block;
+using LguestSim.Host.Files;
 using LguestSim.Host.Tap;
 using LguestSim.Host.Waking;
 
@@ -209,10 +210,9 @@ internal static class SimCommand
 
         if (transcriptFile is not null)
         {
-            // Write beside the target and rename, so an interrupted run never leaves half a file.
-            string temp = transcriptFile.FullName + ".tmp";
-            File.WriteAllText(temp, result.Transcript, new UTF8Encoding(false));
-            File.Move(temp, transcriptFile.FullName, overwrite: true);
+            // A regular file is replaced atomically, so an interrupted run never leaves half a
+            // file; a FIFO or device is written in place. A failure is one line (IOException).
+            OutputFile.WriteAllText(transcriptFile.ToString(), result.Transcript);
         }
 
         return result.ExitStatus;

@@ -92,7 +92,7 @@ public static class SimulationRunner
 {
     /// <summary>Runs <paramref name="scenario"/>.</summary>
     /// <exception cref="LauncherException">The machine cannot be set up (e.g. too many devices).</exception>
-    /// <exception cref="IOException">A block file cannot be created or opened.</exception>
+    /// <exception cref="IOException">A block file cannot be created or opened (a TMPDIR refused is one too).</exception>
     /// <exception cref="LguestHostException">A real tap cannot be set up (a failure during the run ends it instead, as <see cref="LauncherExitKind.HostError"/>).</exception>
     public static SimulationResult Run(Scenario scenario, SimulationOptions options)
     {
@@ -268,7 +268,17 @@ public static class SimulationRunner
     {
         string path = Path.Combine(Path.GetTempPath(), $"lguestsim-{Guid.NewGuid():N}.img");
         temporaryFiles.Add(path);
-        using var f = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
+        FileStream f;
+        try
+        {
+            f = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            throw new IOException($"cannot create a temporary block file in {Path.GetTempPath()} (TMPDIR): {e.Message}", e);
+        }
+
+        using var file = f;
         byte[] chunk = (spec.Fill ?? new DataPattern(true, 0)).Generate((int)Math.Min(spec.SizeBytes, 1 << 20));
         for (long written = 0; written < spec.SizeBytes; written += chunk.Length)
         {
