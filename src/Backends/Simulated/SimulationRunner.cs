@@ -188,6 +188,7 @@ public static class SimulationRunner
                 return new SimulatedChannel(guest.Run) { HaltTimeout = options.HaltTimeout, Deadline = deadline };
             },
             CreateWaker = options.CreateWaker,
+            SettleDevicesAtBreak = true,
             CreateObserver = setup => new TranscriptObserver(transcript, setup.Page, setup.Devices),
         };
         MachineOutcome outcome = Machine.Run(description);

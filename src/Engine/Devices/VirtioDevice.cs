@@ -60,9 +60,9 @@ public abstract class VirtioDevice
 
 /// <summary>What a device may ask of the Launcher while it handles a notify or input.</summary>
 /// <remarks>
-/// Everything here is for the run loop's thread, except <see cref="Memory"/> and
-/// <see cref="Warn"/>, which the block device's worker thread uses too (lguest.c's I/O thread
-/// shared guest memory and wrote its messages to stderr itself).
+/// Everything here is for the run loop's thread, except <see cref="Memory"/>, which the block
+/// device's worker thread uses too (lguest.c's I/O thread shared guest memory). lguest.c's
+/// thread also wrote its messages to stderr itself; the worker hands them to the run loop.
 /// </remarks>
 public interface IDeviceContext
 {

@@ -52,6 +52,15 @@ public sealed class Launcher : IDeviceContext
     /// <inheritdoc/>
     public GuestMemory Memory => _page.Memory;
 
+    /// <summary>
+    /// Before servicing input at a break, let every device's own thread finish what the guest
+    /// kicked (<see cref="VirtioDevice.Settle"/>). A simulated guest is only broken while it is
+    /// halted, so its block requests' outcome (completions, warnings, a fault) then shows up at
+    /// the guest's next halt after the kick, or at the end of the run: one transcript, whatever
+    /// the threads' timing. A real guest keeps running meanwhile, so real runs leave it off.
+    /// </summary>
+    public bool SettleDevicesAtBreak { get; init; }
+
     /// <summary>Runs the guest until it dies, faults, reboots or a device asks to exit.</summary>
     /// <remarks>lguest.c <c>run_guest()</c>.</remarks>
     public LauncherExit Run()
@@ -74,6 +83,11 @@ public sealed class Launcher : IDeviceContext
                         SettleDevices();
                         return new LauncherExit(LauncherExitKind.Restart, 0, "guest asked to reboot");
                     case ChannelEventKind.Break:
+                        if (SettleDevicesAtBreak)
+                        {
+                            SettleDevices();
+                        }
+
                         HandleInput();
                         _channel.ReleaseBreak();
                         break;

@@ -92,7 +92,7 @@ public static class Machine
             channel.Initialize(setup.PfnLimit, setup.PageDirectory, setup.Entry);
             waker = description.CreateWaker?.Invoke(channel) ?? new Waker(channel);
             ILauncherObserver observer = description.CreateObserver?.Invoke(setup) ?? NullObserver.Instance;
-            var launcher = new Launcher(channel, page, devices, waker, observer);
+            var launcher = new Launcher(channel, page, devices, waker, observer) { SettleDevicesAtBreak = description.SettleDevicesAtBreak };
             LauncherExit exit;
             try
             {

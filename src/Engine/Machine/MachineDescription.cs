@@ -71,4 +71,11 @@ public sealed class MachineDescription
 
     /// <summary>Run first thing on each device worker thread (a benchmark pins it to a CPU).</summary>
     public Action? WorkerStarting { get; init; }
+
+    /// <summary>
+    /// Settle the devices' own threads at every break before input is serviced (see
+    /// <see cref="Launch.Launcher.SettleDevicesAtBreak"/>): on for the simulator, whose
+    /// transcripts must not depend on thread timing.
+    /// </summary>
+    public bool SettleDevicesAtBreak { get; init; }
 }

@@ -16,6 +16,7 @@ namespace LguestSim.Engine.Devices.Block;
 /// </remarks>
 internal sealed class BlockCompletions : InputSource
 {
+    private readonly Queue<string> _warnings = new();
     private int _completed;
     private GuestFaultException? _fault;
 
@@ -47,6 +48,30 @@ internal sealed class BlockCompletions : InputSource
     {
         Volatile.Write(ref _fault, fault);
         SignalReady();
+    }
+
+    /// <summary>
+    /// Worker: a warning about the request in hand (SCSI unsupported). It is held here and
+    /// written by the run loop (<see cref="TakeWarnings"/>), never from the worker's thread, so
+    /// where it lands in the transcript does not depend on thread timing.
+    /// </summary>
+    public void Warn(string message)
+    {
+        lock (_warnings)
+        {
+            _warnings.Enqueue(message);
+        }
+    }
+
+    /// <summary>Run loop: the worker's warnings not yet written, oldest first.</summary>
+    public string[] TakeWarnings()
+    {
+        lock (_warnings)
+        {
+            string[] all = [.. _warnings];
+            _warnings.Clear();
+            return all;
+        }
     }
 
     /// <summary>Run loop: takes the count of completions not yet interrupted for.</summary>

@@ -97,6 +97,7 @@ public sealed class BlockDevice : VirtioDevice, IDisposable
     /// <exception cref="GuestFaultException">The fault that ended the worker, rethrown here on the run loop.</exception>
     public override bool HandleInput(IDeviceContext context)
     {
+        WriteWarnings(context);
         for (int completed = _done.TakeCompleted(); completed > 0; completed--)
         {
             context.TriggerIrq(Queue);
@@ -117,9 +118,18 @@ public sealed class BlockDevice : VirtioDevice, IDisposable
     public override void Settle(IDeviceContext context)
     {
         _worker?.Settle();
+        WriteWarnings(context);
         if (_done.Fault is { } fault)
         {
             ExceptionDispatchInfo.Throw(fault);
+        }
+    }
+
+    private void WriteWarnings(IDeviceContext context)
+    {
+        foreach (string warning in _done.TakeWarnings())
+        {
+            context.Warn(warning);
         }
     }
 
@@ -182,7 +192,8 @@ public sealed class BlockDevice : VirtioDevice, IDisposable
         }
         else if ((header.Type & VirtioBlkOutHdr.TypeScsiCmd) != 0)
         {
-            context.Warn("block: SCSI unsupported");
+            // Held for the run loop to write (BlockCompletions.Warn): this is the worker's thread.
+            _done.Warn("block: SCSI unsupported");
             status = VirtioBlkOutHdr.StatusUnsupp;
         }
         else if ((header.Type & VirtioBlkOutHdr.TypeOut) != 0)
