@@ -130,7 +130,7 @@ public static class SimulationRunner
                 }
 
                 int status = exit.Kind == LauncherExitKind.GuestDied && exit.Message == "CRASH: Power down" ? 0 : exit.ExitStatus;
-                transcript.Line(exit.Kind switch
+                transcript.Closing(exit.Kind switch
                 {
                     LauncherExitKind.GuestDied => $"end: guest died: {exit.Message}",
                     LauncherExitKind.GuestFault => $"end: guest fault {exit.Fault}: {exit.Message}",
@@ -138,7 +138,7 @@ public static class SimulationRunner
                     LauncherExitKind.HostError => $"end: host error: {exit.Message}",
                     _ => $"end: {exit.Message}",
                 });
-                transcript.Line($"exit status {status.ToString(CultureInfo.InvariantCulture)}");
+                transcript.Closing($"exit status {status.ToString(CultureInfo.InvariantCulture)}");
                 string text = transcript.ToString();
                 return new SimulationResult(text, exit, status, Summarize(text, devices, console, exit, status));
             }
@@ -303,7 +303,7 @@ public static class SimulationRunner
         var summary = new List<string>
         {
             "devices: " + string.Join(", ", devices.Select(d => $"{d.Name} {Guest.BusDevice.StatusName(d.Record.Status)}")),
-            $"console: {console.Output.Length} bytes of output",
+            $"console: {console.OutputLength} bytes of output",
             $"block: {lines.Count(l => l.StartsWith("guest: block ", StringComparison.Ordinal) && l.Contains(" done head=", StringComparison.Ordinal))} requests completed, {lines.Count(l => l.StartsWith("guest: block read #", StringComparison.Ordinal) && l.Contains(" verified ", StringComparison.Ordinal))} reads verified",
             $"net: {Count("guest: net tx len=")} frames sent, {lines.Count(l => l.StartsWith("guest: net rx head=", StringComparison.Ordinal) && !l.EndsWith("(short)", StringComparison.Ordinal))} received",
             $"outcome: {outcome}; exit status {status}",

@@ -46,8 +46,23 @@ public sealed class MemoryConsolePort : IConsolePort
     /// <inheritdoc/>
     public InputSource Input => _real?.Input ?? _source;
 
-    /// <summary>Every byte the guest wrote.</summary>
+    /// <summary>Most bytes of output kept in <see cref="Output"/> (1 MiB); the rest is only counted.</summary>
+    public const int OutputLimit = 1 << 20;
+
+    /// <summary>Most bytes of one write quoted in the transcript (4 KiB); the line says how many more there were.</summary>
+    public const int QuoteLimit = 4096;
+
+    /// <summary>
+    /// <c>MAX_RW_COUNT</c>: the most one <c>writev</c> moves (INT_MAX rounded down to a page);
+    /// a longer chain is a short write, as on a real console.
+    /// </summary>
+    private const long MaxWrite = 0x7FFF_F000;
+
+    /// <summary>The first <see cref="OutputLimit"/> bytes the guest wrote.</summary>
     public MemoryStream Output { get; } = new();
+
+    /// <summary>How many bytes the guest wrote in all (<see cref="Output"/> keeps the first of them).</summary>
+    public long OutputLength { get; private set; }
 
     /// <summary>Types <paramref name="data"/> on the simulated keyboard.</summary>
     /// <exception cref="InvalidOperationException">The console is the real stdin/stdout: type on it instead.</exception>
@@ -114,16 +129,33 @@ public sealed class MemoryConsolePort : IConsolePort
     /// <inheritdoc/>
     public int Write(GuestMemory memory, ReadOnlySpan<GuestBuffer> buffers)
     {
-        byte[] data = Gather(memory, buffers, int.MaxValue);
-        Output.Write(data);
-        _transcript.Line($"console> {T.Quote(data)}");
+        // Whatever the chain's length (128 buffers of all of guest RAM, overlapping), only a
+        // bounded prefix is copied: into Output while it has room, and into the transcript line.
+        long total = 0;
+        foreach (GuestBuffer b in buffers)
+        {
+            total += b.Length;
+        }
+
+        long length = Math.Min(total, MaxWrite);
+        int room = (int)Math.Min(length, OutputLimit - Output.Length);
+        if (room > 0)
+        {
+            Output.Write(Gather(memory, buffers, room));
+        }
+
+        OutputLength += length;
+        byte[] quoted = Gather(memory, buffers, (int)Math.Min(length, QuoteLimit));
+        _transcript.Line(length > quoted.Length
+            ? $"console> {T.Quote(quoted)} ({(length - quoted.Length).ToString(System.Globalization.CultureInfo.InvariantCulture)} more bytes left out)"
+            : $"console> {T.Quote(quoted)}");
         if (_real is null)
         {
-            return data.Length;
+            return (int)length;
         }
 
         int written = _real.Write(memory, buffers);
-        if (written != data.Length)
+        if (written != length)
         {
             _transcript.Line($"host: console write returned {written}");
         }

@@ -12,9 +12,19 @@ public sealed class MemoryTap : ITap
 {
     private const int EthernetHeaderSize = 14;
     private const int Einval = 22;
+    private const int Emsgsize = 90;
+
+    /// <summary>The longest frame the in-memory tap takes: 64 KiB (Ethernet header and the largest IP packet fit).</summary>
+    public const int MaxFrame = 65536;
+
+    /// <summary>Frames kept for the host side before further ones are dropped (a tap's default txqueuelen).</summary>
+    public const int MaxQueued = 1000;
     private readonly object _gate = new();
     private readonly Queue<byte[]> _toGuest = new();
     private readonly Queue<byte[]> _fromGuest = new();
+
+    /// <summary>Frames the guest sent that were dropped because the host side's queue was full.</summary>
+    public long Dropped { get; private set; }
     private readonly byte[] _mac;
     private readonly QueueInputSource _source;
     private HostIpResponder? _responder;
@@ -118,18 +128,32 @@ public sealed class MemoryTap : ITap
     /// <inheritdoc/>
     public int Write(GuestMemory memory, ReadOnlySpan<GuestBuffer> buffers)
     {
-        var bytes = new MemoryStream();
+        ulong length = 0;
+        foreach (GuestBuffer b in buffers)
+        {
+            length += b.Length;
+        }
+
+        if (length < EthernetHeaderSize)
+        {
+            // As a real tap: a frame shorter than an Ethernet header is refused (EINVAL).
+            return -Einval;
+        }
+
+        if (length > MaxFrame)
+        {
+            // As a real tap: a frame it cannot fit in one socket buffer is refused (EMSGSIZE),
+            // here before a byte of it is copied.
+            return -Emsgsize;
+        }
+
+        var bytes = new MemoryStream((int)length);
         foreach (GuestBuffer b in buffers)
         {
             bytes.Write(memory.GetSpan(b.Address, b.Length));
         }
 
         byte[] frame = bytes.ToArray();
-        if (frame.Length < EthernetHeaderSize)
-        {
-            // As a real tap: a frame shorter than an Ethernet header is refused (EINVAL).
-            return -Einval;
-        }
 
         if (_responder?.TryHandle(frame) == true)
         {
@@ -138,7 +162,16 @@ public sealed class MemoryTap : ITap
 
         lock (_gate)
         {
-            _fromGuest.Enqueue(frame);
+            // A real tap's queue to a host that does not read is bounded too (txqueuelen):
+            // past it, frames are dropped and the write still succeeds.
+            if (_fromGuest.Count < MaxQueued)
+            {
+                _fromGuest.Enqueue(frame);
+            }
+            else
+            {
+                Dropped++;
+            }
         }
 
         return frame.Length;

@@ -13,15 +13,46 @@ public sealed class Transcript
     private readonly StringBuilder _text = new();
     private readonly object _gate = new();
     private readonly TextWriter? _echo;
+    private long _leftOut;
 
     /// <summary>Creates an empty transcript; with <paramref name="echo"/>, each line is also written there as it happens.</summary>
     public Transcript(TextWriter? echo = null) => _echo = echo;
 
-    /// <summary>Appends one line.</summary>
+    /// <summary>Most characters kept (32 Mi): a hostile guest cannot grow the transcript past it.</summary>
+    public const int MaxChars = 32 << 20;
+
+    /// <summary>Appends one line, unless the transcript is full (then the line is counted as left out).</summary>
     public void Line(string line)
     {
         lock (_gate)
         {
+            if (_text.Length + line.Length + 1 > MaxChars)
+            {
+                _leftOut++;
+                return;
+            }
+
+            _text.Append(line).Append('\n');
+            _echo?.Write(line + "\n");
+        }
+    }
+
+    /// <summary>
+    /// Appends one of the run's closing lines, which are kept even when the transcript is
+    /// full; the first says how many lines were left out, if any were.
+    /// </summary>
+    public void Closing(string line)
+    {
+        lock (_gate)
+        {
+            if (_leftOut > 0)
+            {
+                string note = $"transcript: {_leftOut.ToString(CultureInfo.InvariantCulture)} lines left out (over {MaxChars >> 20} Mi characters)";
+                _text.Append(note).Append('\n');
+                _echo?.Write(note + "\n");
+                _leftOut = 0;
+            }
+
             _text.Append(line).Append('\n');
             _echo?.Write(line + "\n");
         }
