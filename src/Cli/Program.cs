@@ -38,6 +38,13 @@ internal static class Program
 
         // System.CommandLine would print the error followed by the whole help text; a user
         // who typed a bad value wants to see what was wrong, on one line.
+        if (parsed.UnmatchedTokens.Count > 0)
+        {
+            // Name the word that was not understood, rather than what it left missing.
+            Console.Error.WriteLine($"lguestsim: '{parsed.UnmatchedTokens[0]}' is not a command or option here. See 'lguestsim --help'.");
+            return ExitUsage;
+        }
+
         if (parsed.Errors.Count > 0)
         {
             Console.Error.WriteLine($"lguestsim: {parsed.Errors[0].Message.ReplaceLineEndings(" ")} See 'lguestsim --help'.");

@@ -16,6 +16,8 @@ public sealed class CommandLineMessageTests : IDisposable
     [Theory]
     [InlineData(new[] { "sim", "--bogus" }, "unknown option '--bogus'")]
     [InlineData(new[] { "sim", "-x" }, "unknown option '-x'")]
+    [InlineData(new[] { "bogus" }, "'bogus' is not a command")]
+    [InlineData(new[] { "bench", "frob" }, "'frob' is not a command")]
     [InlineData(new[] { "sim", "--block", "DIR" }, "is a directory")]
     [InlineData(new[] { "sim", "--scenario", "DIR" }, "is a directory")]
     [InlineData(new[] { "sim", "--kernel", "DIR" }, "is a directory")]
