@@ -39,7 +39,7 @@ public sealed class InterleavingTests
 
         """;
 
-    private static int Runs => int.TryParse(Environment.GetEnvironmentVariable("LGUESTSIM_INTERLEAVE_RUNS"), NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : 12;
+    private static int Runs => int.TryParse(Environment.GetEnvironmentVariable("LGUESTSIM_INTERLEAVE_RUNS"), NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : 50;
 
     [Fact]
     public void BlockRequestsInFlight_WhileInputArrives_GiveOneTranscript()
