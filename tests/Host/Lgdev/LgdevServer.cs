@@ -19,12 +19,28 @@ public sealed class LgdevServer : IDisposable
     /// <summary>Starts the server (with <paramref name="extraArguments"/>, e.g. --scenario) and waits until DIR/lguest is there.</summary>
     /// <exception cref="InvalidOperationException">The server exited or the file did not appear within 30 s.</exception>
     public LgdevServer(params string[] extraArguments)
+        : this(null, extraArguments)
+    {
+    }
+
+    /// <summary>
+    /// Starts the server in network namespace <paramref name="namespaceName"/> (null: this one)
+    /// with <paramref name="extraArguments"/>, and waits until DIR/lguest is there.
+    /// </summary>
+    /// <remarks>
+    /// The namespace is entered with <c>nsenter --net</c>, not <c>ip netns exec</c>: the latter
+    /// also gives the process a mount namespace of its own, and a FUSE mount made in it would
+    /// be invisible to the Launcher.
+    /// </remarks>
+    /// <exception cref="InvalidOperationException">The server exited or the file did not appear within 30 s.</exception>
+    public LgdevServer(string? namespaceName, params string[] extraArguments)
     {
         Directory = System.IO.Directory.CreateTempSubdirectory("lguestsim-lgdev-").FullName;
         TranscriptPath = Directory + ".transcript";
         string dll = Path.Combine(AppContext.BaseDirectory, "lguestsim.dll");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string a in new[] { dll, "lgdev", "--mount", Directory, "--transcript", TranscriptPath }.Concat(extraArguments))
+        string[] prefix = namespaceName is null ? ["dotnet"] : ["nsenter", $"--net=/run/netns/{namespaceName}", "dotnet"];
+        var psi = new ProcessStartInfo(prefix[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in prefix.Skip(1).Concat([dll, "lgdev", "--mount", Directory, "--transcript", TranscriptPath]).Concat(extraArguments))
         {
             psi.ArgumentList.Add(a);
         }
