@@ -14,11 +14,13 @@ namespace LguestSim.Emulator;
 /// an <see cref="Interlocked"/> add or two, with no allocation.
 /// </para>
 /// <para>
-/// A run's time is the guest program's: the Launcher is blocked in its read while the guest
-/// runs, until the guest notifies, is broken out, or dies. The copies happen on the guest's
-/// thread inside runs, so run time minus copy time is the guest program's own work. The time
-/// between a run's reply and the next run's arrival is the Launcher's: its handling of the
-/// notify plus the FUSE round trip back into this server.
+/// The Launcher is blocked in its read while the guest runs, until the guest notifies, is
+/// broken out (an interrupt is on its way), or dies; a run also holds the guest's halts,
+/// while the Launcher's I/O goes on elsewhere. The time between a run's reply and the next
+/// run's arrival is the Launcher's: its handling of the notify (or the interrupt) plus the
+/// FUSE round trips back into this server. The guest's own side is timed on its thread: its
+/// halts, its notifies (from the notify to its next run), and the rest of its life, which is
+/// the guest program's work, the copies into and out of the Launcher's memory included.
 /// </para>
 /// </remarks>
 public sealed class LgdevStats
@@ -39,6 +41,10 @@ public sealed class LgdevStats
     private long _vmWriteBytes;
     private long _vmWriteTicks;
     private long _guests;
+    private long _halts;
+    private long _haltTicks;
+    private long _guestNotifies;
+    private long _guestNotifyTicks;
     private long _guestLifeTicks;
 
     /// <summary>How a run ended, for <see cref="RunEnded"/>.</summary>
@@ -110,6 +116,22 @@ public sealed class LgdevStats
         Interlocked.Add(ref _guestLifeTicks, Stopwatch.GetTimestamp() - startTimestamp);
     }
 
+    /// <summary>The guest halted at <paramref name="startTimestamp"/> (waiting for an interrupt) and just went on.</summary>
+    public void GuestHalted(long startTimestamp)
+    {
+        long ticks = Stopwatch.GetTimestamp() - startTimestamp;
+        Interlocked.Increment(ref _halts);
+        Interlocked.Add(ref _haltTicks, ticks);
+    }
+
+    /// <summary>The guest notified at <paramref name="startTimestamp"/> and was just run again.</summary>
+    public void GuestNotified(long startTimestamp)
+    {
+        long ticks = Stopwatch.GetTimestamp() - startTimestamp;
+        Interlocked.Increment(ref _guestNotifies);
+        Interlocked.Add(ref _guestNotifyTicks, ticks);
+    }
+
     /// <summary>A copy out of the Launcher's memory of <paramref name="bytes"/> bytes began at <paramref name="startTimestamp"/> and just ended.</summary>
     public void VmRead(long startTimestamp, int bytes)
     {
@@ -139,11 +161,17 @@ public sealed class LgdevStats
         long copyTicks = Interlocked.Read(ref _vmReadTicks) + Interlocked.Read(ref _vmWriteTicks);
         yield return $"stats: guests {Interlocked.Read(ref _guests)}, alive {Ms(Interlocked.Read(ref _guestLifeTicks))} ms (initialize to death or release)";
         yield return $"stats: runs {runs} ({Interlocked.Read(ref _notifies)} notify, {Interlocked.Read(ref _breakReturns)} break, {Interlocked.Read(ref _deaths)} other), "
-            + $"in runs {Ms(runTicks)} ms ({Us(runTicks, runs)} us each): the guest program, copies included";
+            + $"in runs {Ms(runTicks)} ms ({Us(runTicks, runs)} us each): the guest program and its halts";
         yield return $"stats: between runs {Ms(between)} ms ({Us(between, Math.Max(0, runs - Interlocked.Read(ref _guests)))} us each): the Launcher's handling plus the FUSE round trip";
         yield return $"stats: break 1 {Interlocked.Read(ref _breakRequests)}, break 0 {Interlocked.Read(ref _breakReleases)}, irq {Interlocked.Read(ref _irqs)}";
         yield return $"stats: process_vm_readv {VmReads} calls, {VmReadBytes} bytes, {Ms(Interlocked.Read(ref _vmReadTicks))} ms ({Us(Interlocked.Read(ref _vmReadTicks), VmReads)} us each)";
         yield return $"stats: process_vm_writev {VmWrites} calls, {VmWriteBytes} bytes, {Ms(Interlocked.Read(ref _vmWriteTicks))} ms ({Us(Interlocked.Read(ref _vmWriteTicks), VmWrites)} us each)";
-        yield return $"stats: guest program without copies {Ms(Math.Max(0, runTicks - copyTicks))} ms";
+        long life = Interlocked.Read(ref _guestLifeTicks);
+        long halted = Interlocked.Read(ref _haltTicks);
+        long notified = Interlocked.Read(ref _guestNotifyTicks);
+        long own = Math.Max(0, life - halted - notified);
+        yield return $"stats: guest halted {Interlocked.Read(ref _halts)} times, {Ms(halted)} ms (waiting for an interrupt: the Launcher's I/O and the interrupt's way back)";
+        yield return $"stats: guest in notify {Interlocked.Read(ref _guestNotifies)} times, {Ms(notified)} ms (until the Launcher ran it again)";
+        yield return $"stats: guest program {Ms(own)} ms (alive, not halted, not in notify), of which copies {Ms(copyTicks)} ms, the rest {Ms(Math.Max(0, own - copyTicks))} ms";
     }
 }

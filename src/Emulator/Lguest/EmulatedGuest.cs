@@ -229,6 +229,12 @@ internal sealed class EmulatedGuest : IDisposable
             return;
         }
 
+        if (_stats is { } stats)
+        {
+            Action<IGuestCpu> untimed = program;
+            program = cpu => untimed(new TimedGuestCpu(cpu, stats));
+        }
+
         var vcpu = new SimulatedChannel(program) { HaltTimeout = _haltTimeout };
         vcpu.Initialize(boot.PfnLimit, boot.PageDirectory, boot.EntryPoint);
         _vcpu = vcpu;
