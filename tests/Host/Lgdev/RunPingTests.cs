@@ -38,7 +38,7 @@ public sealed class RunPingTests(ITestOutputHelper output) : IDisposable
             Assert.True(monitor.WaitFor("lgbr31", TimeSpan.FromSeconds(10)), "ip monitor printed nothing");
 
             // The server joins the namespace (its packet sockets open on the Launcher's taps there) but keeps the mount namespace, so the Launcher sees the mount.
-            using (var server = new LgdevServer(ns.Name, "--scenario", scenario))
+            using (var server = LgdevServer.InNamespace(ns.Name, "--scenario", scenario))
             {
                 using IDisposable watchdog = server.Watchdog(TimeSpan.FromSeconds(90));
                 run = Launcher(ns.Name, "run", $"--tunnet={Host}", $"--device={server.DevicePath}", "32", s_kernel);
