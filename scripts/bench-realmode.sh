@@ -83,6 +83,12 @@ requests=$(((total << 20) / (request_kib << 10)))
 } >"$work/reads.scenario"
 printf 'block\nboot\npoweroff\n' >"$work/none.scenario"
 
+# The same scenarios for `lguestsim sim`, whose block device is the file itself: the same
+# guest in-process, with neither FUSE nor process_vm copies between it and the Launcher.
+for name in reads none; do
+    sed "1s|^block\$|block file=$file|" "$work/$name.scenario" >"$work/$name.sim.scenario"
+done
+
 # One real-mode run: lgdev with SCENARIO, the Launcher on it; lgdev's "alive" (ms) to NAME.alive.
 realmode() {
     local scenario=$1 name=$2
@@ -119,12 +125,31 @@ realmode "$work/reads.scenario" reads
 none=$(cat "$work/none.alive")
 reads=$(cat "$work/reads.alive")
 grep '^stats:' "$work/reads.lgdev"
+# sim is timed by the wall clock, less a run without reads (start-up, boot, power-off).
+simulated() {
+    local name=$1 start end
+    start=$(date +%s%N)
+    if ! dotnet "$dll" sim --scenario "$work/$name.sim.scenario" >"$work/$name.sim" 2>&1; then
+        echo "bench-realmode: sim $name failed:" >&2
+        tail -5 "$work/$name.sim" >&2
+        exit 1
+    fi
+    end=$(date +%s%N)
+    echo "$(((end - start) / 1000000))" >"$work/$name.sim.wall"
+}
+echo "== lguestsim sim with the same scenario (block file=FILE): the same guest in-process"
+simulated none
+simulated reads
+sim_ms=$(($(cat "$work/reads.sim.wall") - $(cat "$work/none.sim.wall")))
+
 echo "guest alive: ${reads} ms with the reads, ${none} ms without; wall time of the Launcher $(cat "$work/reads.wall") ms and $(cat "$work/none.wall") ms"
-awk -v total="$total" -v reads="$reads" -v none="$none" -v bench="$bench" -v raw="$raw" 'BEGIN {
+awk -v total="$total" -v reads="$reads" -v none="$none" -v bench="$bench" -v raw="$raw" -v sim_ms="$sim_ms" 'BEGIN {
     ms = reads - none
     if (ms <= 0) { print "bench-realmode: no time measured for the reads" > "/dev/stderr"; exit 1 }
     real = total / (ms / 1000)
     printf "real mode (run + lgdev): mib_per_s=%.0f (%d MiB in %.0f ms)\n", real, total, ms
+    if (sim_ms > 0) printf "sim, same scenario:      mib_per_s=%.0f (%d MiB in %d ms, wall time less a run without reads)\n", total / (sim_ms / 1000), total, sim_ms
     printf "bench block guest:       mib_per_s=%.0f (raw pread %.0f)\n", bench, raw
+    if (sim_ms > 0) printf "real mode over sim (same guest): %.3f\n", real / (total / (sim_ms / 1000))
     printf "ratio=%.3f (real mode over bench block)\n", real / bench
 }'
