@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Runtime.InteropServices;
 using System.Text;
 using LguestSim.Backends.Simulated.Scenarios;
+using LguestSim.Emulator;
 using LguestSim.Emulator.Fuse;
 using LguestSim.Emulator.Lguest;
 using LguestSim.Engine;
@@ -40,16 +41,21 @@ internal static class LgdevCommand
         {
             Description = "Write what the device saw (opens, requests, how each run ended) to this file when the server stops.",
         };
+        var stats = new Option<bool>("--stats")
+        {
+            Description = "When the server stops, print where the time went on standard output (stats: lines): runs, notifies, breaks, "
+                + "interrupts, the guest's process_vm_readv/writev copies, with the time in each.",
+        };
         var command = new Command("lgdev", "Serve an emulated /dev/lguest over FUSE until SIGTERM or SIGINT, or until DIR is unmounted; "
             + "then unmount DIR. Point a Launcher at DIR/lguest. Exit status 0, or 1 when it cannot be served.")
         {
-            mount, scenario, consoleInput, transcript,
+            mount, scenario, consoleInput, transcript, stats,
         };
-        command.SetAction(parse => Run(parse.GetValue(mount)!, parse.GetValue(scenario), parse.GetValue(consoleInput), parse.GetValue(transcript)));
+        command.SetAction(parse => Run(parse.GetValue(mount)!, parse.GetValue(scenario), parse.GetValue(consoleInput), parse.GetValue(transcript), parse.GetValue(stats)));
         return command;
     }
 
-    private static int Run(DirectoryInfo directory, FileInfo? scenarioFile, FileInfo? consoleInput, FileInfo? transcriptFile)
+    private static int Run(DirectoryInfo directory, FileInfo? scenarioFile, FileInfo? consoleInput, FileInfo? transcriptFile, bool printStats)
     {
         if (!directory.Exists)
         {
@@ -58,10 +64,11 @@ internal static class LgdevCommand
         }
 
         var lines = new T();
+        LgdevStats? stats = printStats ? new LgdevStats() : null;
         IGuestFactory factory;
         try
         {
-            factory = CreateFactory(scenarioFile, consoleInput, lines);
+            factory = CreateFactory(scenarioFile, consoleInput, lines, stats);
         }
         catch (ScenarioException e)
         {
@@ -70,7 +77,7 @@ internal static class LgdevCommand
         }
 
         using var disposeFactory = factory as IDisposable;
-        var model = new LguestDeviceModel(factory) { Log = lines.Line };
+        var model = new LguestDeviceModel(factory) { Log = lines.Line, Stats = stats };
         using FuseDevice device = FuseDevice.Mount(directory.FullName, FileName);
         var fileSystem = new OneFileFileSystem(device, FileName, model) { Warn = lines.Line };
         using var stop = new ManualResetEventSlim();
@@ -124,6 +131,11 @@ internal static class LgdevCommand
             File.Move(temp, transcriptFile.FullName, overwrite: true);
         }
 
+        foreach (string line in stats?.Lines() ?? [])
+        {
+            Console.Out.WriteLine(line);
+        }
+
         if (serveError is not null)
         {
             Console.Error.WriteLine($"lguestsim: {serveError}");
@@ -137,7 +149,7 @@ internal static class LgdevCommand
     /// The guest behind each open: the probe guest, or the scenario's guest over the Launcher's
     /// memory with its host side (the Launcher's console input and taps) opened at each boot.
     /// </summary>
-    private static IGuestFactory CreateFactory(FileInfo? scenarioFile, FileInfo? consoleInput, T lines)
+    private static IGuestFactory CreateFactory(FileInfo? scenarioFile, FileInfo? consoleInput, T lines, LgdevStats? stats)
     {
         if (scenarioFile is null)
         {
@@ -145,6 +157,6 @@ internal static class LgdevCommand
         }
 
         Scenario scenario = ScenarioParser.ParseFile(scenarioFile.FullName, scenarioFile.ToString());
-        return new ScenarioGuestFactory(scenario, () => Emulator.HostSide.LauncherScenarioHost.Open(consoleInput?.FullName), lines);
+        return new ScenarioGuestFactory(scenario, () => Emulator.HostSide.LauncherScenarioHost.Open(consoleInput?.FullName), lines) { Stats = stats };
     }
 }

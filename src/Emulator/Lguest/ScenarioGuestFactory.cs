@@ -34,6 +34,9 @@ public sealed class ScenarioGuestFactory : IGuestFactory, IDisposable
         _transcript = transcript;
     }
 
+    /// <summary>Where the guest's copies are counted (<c>lgdev --stats</c>); null: nothing is counted.</summary>
+    public LgdevStats? Stats { get; init; }
+
     /// <inheritdoc/>
     /// <remarks>
     /// <c>pfnlimit</c> is the Launcher's <c>guest_limit</c> in pages: its RAM and the device
@@ -45,7 +48,7 @@ public sealed class ScenarioGuestFactory : IGuestFactory, IDisposable
     public Action<IGuestCpu> Create(LguestBoot boot)
     {
         ulong limit = (ulong)boot.PfnLimit * LguestLayout.PageSize;
-        var memory = new RemoteGuestPhysicalMemory(boot.OwnerThreadId, boot.Base, limit);
+        var memory = new RemoteGuestPhysicalMemory(boot.OwnerThreadId, boot.Base, limit) { Stats = Stats };
         IScenarioHost host;
         lock (_lock)
         {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using LguestSim.Tests.Host.Net;
 using Xunit;
 
@@ -67,6 +68,47 @@ public sealed class LgdevRunTests
                 .ToArray();
             Assert.Equal(2, initializes.Length);
             Assert.Equal(initializes[0], initializes[1]);
+        }
+        finally
+        {
+            File.Delete(disk);
+        }
+    }
+
+    [FuseFact]
+    public void RunOnLgdev_Stats_CountTheRunsTheTranscriptShows_AndTheGuestsCopies()
+    {
+        using var server = new LgdevServer("--scenario", Path.Combine(s_scenarios, "reboot.scenario"), "--stats");
+        using IDisposable watchdog = server.Watchdog(TimeSpan.FromSeconds(60));
+        string disk = server.Directory + ".img";
+        File.WriteAllBytes(disk, new byte[16 * 1024]);
+        try
+        {
+            (int exit, _, string stderr) = Launcher("run", $"--block={disk}", $"--device={server.DevicePath}", "32", s_kernel);
+            Assert.True(exit == 1, stderr);
+            server.Stop();
+            string[] transcript = File.ReadAllText(server.TranscriptPath).Split('\n');
+            string[] stats = server.StandardOutput().Split('\n').Where(l => l.StartsWith("stats: ", StringComparison.Ordinal)).ToArray();
+            Assert.True(stats.Length == 9, string.Join('\n', stats));
+
+            // Two guests (the reboot), and every run the transcript shows, each ended as it says.
+            Assert.StartsWith("stats: guests 2, alive ", stats[0], StringComparison.Ordinal);
+            string[] runs = transcript.Where(l => l.Contains(" run: ", StringComparison.Ordinal)).ToArray();
+            int notifies = runs.Count(l => l.Contains(" run: notify ", StringComparison.Ordinal));
+            int breaks = runs.Count(l => l.Contains(" run: break ", StringComparison.Ordinal));
+            Assert.StartsWith($"stats: runs {runs.Length} ({notifies} notify, {breaks} break, {runs.Length - notifies - breaks} other), ", stats[1], StringComparison.Ordinal);
+            int breakRequests = transcript.Count(l => l.Contains(" break 1 from", StringComparison.Ordinal));
+            int irqs = transcript.Count(l => l.Contains(" irq ", StringComparison.Ordinal));
+            Assert.Equal($"stats: break 1 {breakRequests}, break 0 {transcript.Count(l => l.EndsWith(" break 0", StringComparison.Ordinal))}, irq {irqs}", stats[3]);
+
+            // The guest read its boot_params, its rings and the 2 KiB it read back; it wrote its rings and the 2 KiB it wrote.
+            string[] reads = stats[4].Split(' ');
+            string[] writes = stats[5].Split(' ');
+            Assert.True(long.Parse(reads[2], CultureInfo.InvariantCulture) > 0 && long.Parse(reads[4], CultureInfo.InvariantCulture) >= 2048 + 2048, stats[4]);
+            Assert.True(long.Parse(writes[4], CultureInfo.InvariantCulture) >= 2048, stats[5]);
+            Assert.StartsWith("stats: guest halted ", stats[6], StringComparison.Ordinal);
+            Assert.StartsWith($"stats: guest in notify {notifies} times, ", stats[7], StringComparison.Ordinal);
+            Assert.StartsWith("stats: guest program ", stats[8], StringComparison.Ordinal);
         }
         finally
         {
