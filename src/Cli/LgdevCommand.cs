@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using LguestSim.Backends.Simulated.Scenarios;
 using LguestSim.Emulator.Fuse;
+using LguestSim.Emulator.HostSide;
 using LguestSim.Emulator.Lguest;
 using LguestSim.Engine;
 using LguestSim.Host.Fuse;
@@ -59,15 +60,22 @@ internal static class LgdevCommand
 
         var lines = new T();
         IGuestFactory factory;
+        LauncherConsoleInput? input = null;
         try
         {
-            factory = CreateFactory(scenarioFile, consoleInput, lines);
+            // Opened now, read-write: the Launcher's `< FIFO` then never waits for us, and sees
+            // end of file only when the scenario closes it (host.console.eof).
+            input = consoleInput is null ? null : LauncherConsoleInput.Open(consoleInput.FullName);
+            factory = CreateFactory(scenarioFile, input, lines);
         }
-        catch (ScenarioException e)
+        catch (Exception e) when (e is ScenarioException or IOException)
         {
+            input?.Dispose();
             Console.Error.WriteLine($"lguestsim: {e.Message}");
             return 1;
         }
+
+        using LauncherConsoleInput? disposeInput = input;
 
         using var disposeFactory = factory as IDisposable;
         var model = new LguestDeviceModel(factory) { Log = lines.Line };
@@ -137,7 +145,7 @@ internal static class LgdevCommand
     /// The guest behind each open: the probe guest, or the scenario's guest over the Launcher's
     /// memory with its host side (the Launcher's console input and taps) opened at each boot.
     /// </summary>
-    private static IGuestFactory CreateFactory(FileInfo? scenarioFile, FileInfo? consoleInput, T lines)
+    private static IGuestFactory CreateFactory(FileInfo? scenarioFile, LauncherConsoleInput? consoleInput, T lines)
     {
         if (scenarioFile is null)
         {
@@ -145,6 +153,6 @@ internal static class LgdevCommand
         }
 
         Scenario scenario = ScenarioParser.ParseFile(scenarioFile.FullName, scenarioFile.ToString());
-        return new ScenarioGuestFactory(scenario, () => Emulator.HostSide.LauncherScenarioHost.Open(consoleInput?.FullName), lines);
+        return new ScenarioGuestFactory(scenario, () => LauncherScenarioHost.Open(consoleInput), lines);
     }
 }
