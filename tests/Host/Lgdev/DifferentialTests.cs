@@ -67,7 +67,8 @@ public sealed class DifferentialTests
         string sim = File.ReadAllText(Path.Combine(s_expected, scenario + ".transcript"));
         var clock = Stopwatch.StartNew();
         RealModeRun real = RealModeRun.Run(Path.Combine(s_scenarios, scenario + ".scenario"));
-        string context = $"\n{real.CommandLine} ({clock.Elapsed.TotalSeconds:F1} s)\nLauncher stderr:\n{real.Stderr}lgdev stderr:\n{real.ServerStderr}";
+        string timedOut = real.TimedOut ? $", timed out after {RealModeRun.Timeout.TotalSeconds} s and was stopped" : "";
+        string context = $"\n{real.CommandLine} ({clock.Elapsed.TotalSeconds:F1} s{timedOut})\nLauncher stderr:\n{real.Stderr}lgdev stderr:\n{real.ServerStderr}";
 
         List<string> simLines = TranscriptProjection.Lines(sim);
         List<string> realLines = TranscriptProjection.NormaliseMacs(TranscriptProjection.Lines(real.Transcript), simLines);
@@ -76,6 +77,7 @@ public sealed class DifferentialTests
         Assert.True(simLines.Count > 0 && simLines[0].StartsWith("device page at ", StringComparison.Ordinal), "sim's transcript has no device page");
         string? difference = TranscriptProjection.FirstDifference(simLines, realLines);
         Assert.True(difference is null, $"{scenario}: {difference}{context}");
+        Assert.False(real.TimedOut, $"{scenario}: the same lines, but the real run did not end{context}");
 
         string expectedEnding = TranscriptProjection.ExpectedEnding(sim);
         string actualEnding = TranscriptProjection.ActualEnding(real.Stderr, real.ExitCode);

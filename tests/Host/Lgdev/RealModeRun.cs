@@ -29,10 +29,10 @@ namespace LguestSim.Tests.Host.Lgdev;
 /// scenario says <c>host.console.eof</c>.
 /// </para>
 /// </remarks>
-public sealed record RealModeRun(string Transcript, string ServerStderr, byte[] Stdout, string Stderr, int ExitCode, string CommandLine)
+public sealed record RealModeRun(string Transcript, string ServerStderr, byte[] Stdout, string Stderr, int ExitCode, string CommandLine, bool TimedOut)
 {
     /// <summary>How long one run may take before its processes are killed.</summary>
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
     private static readonly string s_kernel = Path.Combine(NetTestText.RepoRoot, "fixtures", "kernels", "vmlinux.elf");
 
@@ -41,6 +41,7 @@ public sealed record RealModeRun(string Transcript, string ServerStderr, byte[] 
         trap 'umount -l "$dir" 2>/dev/null' EXIT
         dotnet "$dll" lgdev --mount "$dir" --scenario "$scenario" --console-input "$fifo" --transcript "$transcript" >/dev/null 2>"$transcript.err" &
         lgdev=$!
+        echo $lgdev >"$rc.lgdev"
         i=0
         while [ ! -e "$dir/lguest" ]; do
           kill -0 $lgdev 2>/dev/null || { echo "lguestsim lgdev exited before mounting: $(cat "$transcript.err")" >&2; exit 1; }
@@ -53,8 +54,12 @@ public sealed record RealModeRun(string Transcript, string ServerStderr, byte[] 
         wait $lgdev
         """;
 
-    /// <summary>Runs <paramref name="scenarioPath"/> in real mode and returns what both processes left.</summary>
-    /// <exception cref="InvalidOperationException">The run could not be set up or did not finish in <see cref="Timeout"/>.</exception>
+    /// <summary>
+    /// Runs <paramref name="scenarioPath"/> in real mode and returns what both processes left.
+    /// A run that takes longer than <see cref="Timeout"/> is ended (lgdev stopped first, so that
+    /// its transcript shows how far the guest got) and marked <see cref="TimedOut"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The run could not be set up, or lgdev left no transcript.</exception>
     public static RealModeRun Run(string scenarioPath)
     {
         Scenario scenario = ScenarioParser.ParseFile(scenarioPath, Path.GetFileName(scenarioPath));
@@ -107,14 +112,24 @@ public sealed record RealModeRun(string Transcript, string ServerStderr, byte[] 
             using Process shell = Process.Start(psi)!;
             Task<string> shellErr = shell.StandardError.ReadToEndAsync();
             _ = shell.StandardOutput.ReadToEndAsync();
-            if (!shell.WaitForExit(Timeout))
+            bool timedOut = !shell.WaitForExit(Timeout);
+            if (timedOut)
             {
-                shell.Kill(entireProcessTree: true);
-                shell.WaitForExit();
-                throw new InvalidOperationException($"{scenario.Name}: the real run did not finish in {Timeout.TotalSeconds} s; lgdev's transcript so far:\n{ReadOrEmpty(transcript)}");
+                // Stop lgdev first: it lets go of the Launcher's held calls (the Launcher then
+                // ends) and writes its transcript, so that the comparison can show where it stuck.
+                if (File.Exists(rc + ".lgdev"))
+                {
+                    Command.Run("kill", "-TERM", File.ReadAllText(rc + ".lgdev").Trim());
+                }
+
+                if (!shell.WaitForExit(TimeSpan.FromSeconds(10)))
+                {
+                    shell.Kill(entireProcessTree: true);
+                    shell.WaitForExit();
+                }
             }
 
-            if (!File.Exists(rc) || !File.Exists(transcript))
+            if (!File.Exists(transcript))
             {
                 throw new InvalidOperationException($"{scenario.Name}: the real run did not complete (shell exit {shell.ExitCode}): {shellErr.Result.Trim()}");
             }
@@ -124,8 +139,9 @@ public sealed record RealModeRun(string Transcript, string ServerStderr, byte[] 
                 ReadOrEmpty(transcript + ".err"),
                 File.ReadAllBytes(stdout),
                 File.ReadAllText(stderr),
-                int.Parse(File.ReadAllText(rc).Trim(), CultureInfo.InvariantCulture),
-                "lguestsim run --device=DIR/lguest " + string.Join(' ', launcher));
+                File.Exists(rc) ? int.Parse(File.ReadAllText(rc).Trim(), CultureInfo.InvariantCulture) : -1,
+                "lguestsim run --device=DIR/lguest " + string.Join(' ', launcher),
+                timedOut);
         }
         finally
         {
@@ -136,7 +152,7 @@ public sealed record RealModeRun(string Transcript, string ServerStderr, byte[] 
             }
 
             TryDelete(() => Directory.Delete(dir));
-            foreach (string f in new[] { fifo, transcript, transcript + ".err", stdout, stderr, rc }.Concat(blocks))
+            foreach (string f in new[] { fifo, transcript, transcript + ".err", stdout, stderr, rc, rc + ".lgdev" }.Concat(blocks))
             {
                 TryDelete(() => File.Delete(f));
             }

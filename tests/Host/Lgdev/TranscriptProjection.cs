@@ -130,25 +130,38 @@ public static partial class TranscriptProjection
 
     /// <summary>
     /// Replaces, in lgdev's lines, each guest MAC the real taps offered by the scenario's MAC for
-    /// that device (paired by order of the "guest: net mac" lines), in the text and in the device
-    /// page's bytes. A real tap offers the guest a MAC derived from the tap's own address
-    /// (TunTap.GuestMacFor), not the scenario's <c>mac=</c>; that is the one real difference.
+    /// that device, in the text and in the device page's bytes. A real tap offers the guest a MAC
+    /// derived from the tap's own address (TunTap.GuestMacFor), not the scenario's <c>mac=</c>:
+    /// that is the one real difference in the device page. The MACs are paired by net device,
+    /// read from each side's device page (the config of each type-1 descriptor).
     /// </summary>
     public static List<string> NormaliseMacs(List<string> real, List<string> sim)
     {
-        List<string> realMacs = Macs(real);
-        List<string> simMacs = Macs(sim);
         var result = new List<string>(real);
-        for (int m = 0; m < Math.Min(realMacs.Count, simMacs.Count); m++)
+        if (DevicePage(real) is not { } realPage || DevicePage(sim) is not { } simPage)
         {
-            for (int i = 0; i < result.Count; i++)
-            {
-                result[i] = result[i].Replace(realMacs[m], simMacs[m], StringComparison.Ordinal);
-            }
-
-            ReplaceInDevicePage(result, ParseMac(realMacs[m]), ParseMac(simMacs[m]));
+            return result;
         }
 
+        List<byte[]> realMacs = NetMacs(realPage.Bytes);
+        List<byte[]> simMacs = NetMacs(simPage.Bytes);
+        byte[] page = realPage.Bytes;
+        for (int m = 0; m < Math.Min(realMacs.Count, simMacs.Count); m++)
+        {
+            string from = FormatMac(realMacs[m]);
+            string to = FormatMac(simMacs[m]);
+            for (int i = 0; i < result.Count; i++)
+            {
+                result[i] = result[i].Replace(from, to, StringComparison.Ordinal);
+            }
+
+            int at = page.AsSpan().IndexOf(realMacs[m]);
+            simMacs[m].CopyTo(page, at);
+        }
+
+        string[] dump = HexDump.Format(page, realPage.Address).TrimEnd('\n').Split('\n').Select(l => "  " + l).ToArray();
+        result.RemoveRange(realPage.Head + 1, realPage.End - realPage.Head - 1);
+        result.InsertRange(realPage.Head + 1, dump);
         return result;
     }
 
@@ -160,27 +173,45 @@ public static partial class TranscriptProjection
     /// </summary>
     public static List<string> MaskGuestFrameDigests(List<string> lines)
     {
-        List<string> macs = Macs(lines);
+        List<string> macs = DevicePage(lines) is { } page ? NetMacs(page.Bytes).Select(FormatMac).ToList() : [];
         return lines.Select(l => macs.Any(m => l.Contains(m, StringComparison.Ordinal)) ? DigestPattern().Replace(l, "data=(covers the guest MAC)") : l).ToList();
     }
 
     private static string Ending(string line, int status) => $"{line} / exit status {status.ToString(CultureInfo.InvariantCulture)}";
 
-    private static List<string> Macs(List<string> lines) =>
-        lines.Where(l => l.StartsWith("guest: net mac ", StringComparison.Ordinal))
-            .Select(l => l["guest: net mac ".Length..].Split(',')[0])
-            .Distinct()
-            .ToList();
+    private static string FormatMac(byte[] mac) => string.Join(':', mac.Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
 
-    private static byte[] ParseMac(string mac) => mac.Split(':').Select(b => byte.Parse(b, NumberStyles.HexNumber, CultureInfo.InvariantCulture)).ToArray();
+    /// <summary>
+    /// The MAC in each net descriptor of a device page (spec: lguest_device_desc is type,
+    /// num_vq, feature_len, config_len, status; then num_vq 8-byte vq configs, two feature
+    /// bitmaps of feature_len bytes, and config_len bytes of config, a net's starting with its MAC).
+    /// </summary>
+    private static List<byte[]> NetMacs(byte[] page)
+    {
+        var macs = new List<byte[]>();
+        int at = 0;
+        while (at + 5 <= page.Length && page[at] != 0)
+        {
+            int vqs = page[at + 1], features = page[at + 2], config = page[at + 3];
+            int configAt = at + 5 + (vqs * 8) + (features * 2);
+            if (page[at] == 1 && config >= 6 && configAt + 6 <= page.Length)
+            {
+                macs.Add(page[configAt..(configAt + 6)]);
+            }
 
-    /// <summary>Parses the device page's hex dump back to bytes, replaces <paramref name="from"/> by <paramref name="to"/>, and formats it again.</summary>
-    private static void ReplaceInDevicePage(List<string> lines, byte[] from, byte[] to)
+            at = configAt + config;
+        }
+
+        return macs;
+    }
+
+    /// <summary>The device page block of a projection, parsed back to its bytes (folded "*" rows are zeros).</summary>
+    private static (int Head, int End, ulong Address, byte[] Bytes)? DevicePage(List<string> lines)
     {
         int head = lines.FindIndex(l => l.StartsWith("device page at ", StringComparison.Ordinal));
         if (head < 0)
         {
-            return;
+            return null;
         }
 
         int end = head + 1;
@@ -196,7 +227,7 @@ public static partial class TranscriptProjection
             string[] words = lines[i].Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (words[0] == "*")
             {
-                continue; // folded rows are all zero
+                continue;
             }
 
             int offset = (int)(ulong.Parse(words[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture) - pageAddress);
@@ -206,16 +237,7 @@ public static partial class TranscriptProjection
             }
         }
 
-        int at = page.AsSpan().IndexOf(from);
-        if (at < 0)
-        {
-            return;
-        }
-
-        to.CopyTo(page, at);
-        string[] dump = HexDump.Format(page, pageAddress).TrimEnd('\n').Split('\n').Select(l => "  " + l).ToArray();
-        lines.RemoveRange(head + 1, end - head - 1);
-        lines.InsertRange(head + 1, dump);
+        return (head, end, pageAddress, page);
     }
 
     [GeneratedRegex("data=[0-9a-f]{16}")]
