@@ -35,7 +35,8 @@ internal static class LgdevCommand
         };
         var consoleInput = new Option<FileInfo?>("--console-input")
         {
-            Description = "With --scenario: the Launcher's standard input (a FIFO), written by the scenario's host.type and closed by host.console.eof.",
+            Description = "With --scenario: the Launcher's standard input (a FIFO), opened read-write at start-up (so the Launcher's open never waits), "
+                + "written by the scenario's host.type and closed by host.console.eof (the Launcher's end of file).",
         };
         var transcript = new Option<FileInfo?>("--transcript")
         {
