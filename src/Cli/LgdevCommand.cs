@@ -4,6 +4,7 @@ using System.Text;
 using LguestSim.Backends.Simulated.Scenarios;
 using LguestSim.Emulator;
 using LguestSim.Emulator.Fuse;
+using LguestSim.Emulator.HostSide;
 using LguestSim.Emulator.Lguest;
 using LguestSim.Engine;
 using LguestSim.Host.Fuse;
@@ -35,7 +36,8 @@ internal static class LgdevCommand
         };
         var consoleInput = new Option<FileInfo?>("--console-input")
         {
-            Description = "With --scenario: the Launcher's standard input (a FIFO), written by the scenario's host.type and closed by host.console.eof.",
+            Description = "With --scenario: the Launcher's standard input (a FIFO), opened read-write at start-up (so the Launcher's open never waits), "
+                + "written by the scenario's host.type and closed by host.console.eof (the Launcher's end of file).",
         };
         var transcript = new Option<FileInfo?>("--transcript")
         {
@@ -66,15 +68,22 @@ internal static class LgdevCommand
         var lines = new T();
         LgdevStats? stats = printStats ? new LgdevStats() : null;
         IGuestFactory factory;
+        LauncherConsoleInput? input = null;
         try
         {
-            factory = CreateFactory(scenarioFile, consoleInput, lines, stats);
+            // Opened now, read-write: the Launcher's `< FIFO` then never waits for us, and sees
+            // end of file only when the scenario closes it (host.console.eof).
+            input = consoleInput is null ? null : LauncherConsoleInput.Open(consoleInput.FullName);
+            factory = CreateFactory(scenarioFile, input, lines, stats);
         }
-        catch (ScenarioException e)
+        catch (Exception e) when (e is ScenarioException or IOException)
         {
+            input?.Dispose();
             Console.Error.WriteLine($"lguestsim: {e.Message}");
             return 1;
         }
+
+        using LauncherConsoleInput? disposeInput = input;
 
         using var disposeFactory = factory as IDisposable;
         var model = new LguestDeviceModel(factory) { Log = lines.Line, Stats = stats };
@@ -149,7 +158,7 @@ internal static class LgdevCommand
     /// The guest behind each open: the probe guest, or the scenario's guest over the Launcher's
     /// memory with its host side (the Launcher's console input and taps) opened at each boot.
     /// </summary>
-    private static IGuestFactory CreateFactory(FileInfo? scenarioFile, FileInfo? consoleInput, T lines, LgdevStats? stats)
+    private static IGuestFactory CreateFactory(FileInfo? scenarioFile, LauncherConsoleInput? consoleInput, T lines, LgdevStats? stats)
     {
         if (scenarioFile is null)
         {
@@ -157,6 +166,6 @@ internal static class LgdevCommand
         }
 
         Scenario scenario = ScenarioParser.ParseFile(scenarioFile.FullName, scenarioFile.ToString());
-        return new ScenarioGuestFactory(scenario, () => Emulator.HostSide.LauncherScenarioHost.Open(consoleInput?.FullName), lines) { Stats = stats };
+        return new ScenarioGuestFactory(scenario, () => LauncherScenarioHost.Open(consoleInput), lines) { Stats = stats };
     }
 }

@@ -65,6 +65,14 @@ public sealed class ScenarioGuestFactory : IGuestFactory, IDisposable
             ScenarioGuest guest;
             lock (_lock)
             {
+                if (_last is null && mem + LguestLayout.PageSize <= limit)
+                {
+                    // The device page as the Launcher set it up, before the guest touches it:
+                    // in the simulator's format, so that the two transcripts can be compared.
+                    _transcript.Line($"device page at {T.Hex(mem)}, guest_limit {T.Hex(limit)}:");
+                    _transcript.Block(Backends.Simulated.Transcript.HexDump.Format(memory.ReadBytes(mem, LguestLayout.PageSize), mem));
+                }
+
                 guest = new ScenarioGuest(_scenario, _last?.NextStep ?? 0, host, _transcript, memory, mem);
                 _last = guest;
             }
