@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using LguestSim.Tests.Host.Net;
 using Xunit;
@@ -116,26 +115,7 @@ public sealed class LgdevRunTests
         }
     }
 
-    /// <summary>Runs lguestsim with its standard input at end of file (the console sees EOF, no terminal).</summary>
-    private static (int Exit, string Stdout, string Stderr) Launcher(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "lguestsim.dll"));
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using Process p = Process.Start(psi)!;
-        p.StandardInput.Close();
-        Task<string> stdout = p.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromSeconds(60)))
-        {
-            p.Kill(entireProcessTree: true);
-            Assert.Fail("lguestsim run did not finish in 60 s");
-        }
-
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
+    /// <summary>Runs <c>dotnet lguestsim.dll ARGS</c> with its standard input at end of file.</summary>
+    private static (int Exit, string Stdout, string Stderr) Launcher(params string[] args) =>
+        LauncherProcess.Run(["dotnet", LauncherProcess.Dll, .. args]);
 }

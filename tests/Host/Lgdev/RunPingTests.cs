@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using LguestSim.Tests.Host.Net;
 using Xunit;
 using Xunit.Abstractions;
@@ -86,24 +85,6 @@ public sealed class RunPingTests(ITestOutputHelper output) : IDisposable
     }
 
     /// <summary>Runs <c>ip netns exec NS dotnet lguestsim.dll ARGS</c> with its standard input at end of file.</summary>
-    private static (int Exit, string Stdout, string Stderr) Launcher(string ns, params string[] args)
-    {
-        var psi = new ProcessStartInfo("ip") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string a in new[] { "netns", "exec", ns, "dotnet", Path.Combine(AppContext.BaseDirectory, "lguestsim.dll") }.Concat(args))
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using Process p = Process.Start(psi)!;
-        p.StandardInput.Close();
-        Task<string> stdout = p.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromSeconds(60)))
-        {
-            p.Kill(entireProcessTree: true);
-            Assert.Fail("lguestsim run did not finish in 60 s");
-        }
-
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
+    private static (int Exit, string Stdout, string Stderr) Launcher(string ns, params string[] args) =>
+        LauncherProcess.Run(["ip", "netns", "exec", ns, "dotnet", LauncherProcess.Dll, .. args]);
 }
