@@ -76,6 +76,11 @@ internal static class BenchCommands
         pattern.AcceptOnlyFromAmong("seq", "rand");
         Option<int> depth = new("--depth") { Description = "Requests the guest keeps in flight (1 to 42: a read takes 3 of the ring's 128 descriptors).", DefaultValueFactory = _ => 32, CustomParser = ParsePositive<int> };
         Option<int> total = new("--total-mib") { Description = "MiB read per measurement.", DefaultValueFactory = _ => 2048, CustomParser = ParsePositive<int> };
+        Option<FileInfo?> file = new("--file")
+        {
+            Description = "Read this file instead of a temporary one, and keep it: made (of --size-mib, each 8-byte word holding its own offset) if it does not exist; "
+                + "an existing one must have been made so (the guest checks every read), and its size replaces --size-mib.",
+        };
         Option<bool> noPin = new("--no-pin") { Description = "Leave thread placement to the scheduler instead of giving the block worker a CPU of its own." };
 
         Command block = new("block", "Read a cached file through the simulated guest's block device (compare with pread_baseline.c); prints ratio=X last.");
@@ -85,13 +90,15 @@ internal static class BenchCommands
         block.Options.Add(depth);
         block.Options.Add(total);
         block.Options.Add(noPin);
+        block.Options.Add(file);
         block.SetAction(parseResult => RunBlock(new BlockBenchOptions(
             parseResult.GetValue(size),
             parseResult.GetValue(request),
             parseResult.GetValue(pattern) == "rand",
             parseResult.GetValue(depth),
             parseResult.GetValue(total),
-            !parseResult.GetValue(noPin))));
+            !parseResult.GetValue(noPin),
+            parseResult.GetValue(file)?.FullName)));
         return block;
     }
 
@@ -103,6 +110,18 @@ internal static class BenchCommands
 
     private static int RunBlock(BlockBenchOptions options)
     {
+        if (options.File is { } path && File.Exists(path))
+        {
+            long length = new FileInfo(path).Length;
+            if (!BlockBench.IsBenchDisk(path) || length % (1 << 20) != 0)
+            {
+                Console.Error.WriteLine($"lguestsim: {path} was not made by bench block --file (a whole number of MiB, each 8-byte word holding its own offset)");
+                return 1;
+            }
+
+            options = options with { SizeMiB = (int)(length >> 20) };
+        }
+
         if (options.Depth > 42)
         {
             Console.Error.WriteLine("lguestsim: --depth must be at most 42: each read takes 3 of the ring's 128 descriptors.");

@@ -2,7 +2,9 @@ using System.CommandLine;
 using System.Runtime.InteropServices;
 using System.Text;
 using LguestSim.Backends.Simulated.Scenarios;
+using LguestSim.Emulator;
 using LguestSim.Emulator.Fuse;
+using LguestSim.Emulator.HostSide;
 using LguestSim.Emulator.Lguest;
 using LguestSim.Engine;
 using LguestSim.Host.Fuse;
@@ -34,22 +36,28 @@ internal static class LgdevCommand
         };
         var consoleInput = new Option<FileInfo?>("--console-input")
         {
-            Description = "With --scenario: the Launcher's standard input (a FIFO), written by the scenario's host.type and closed by host.console.eof.",
+            Description = "With --scenario: the Launcher's standard input (a FIFO), opened read-write at start-up (so the Launcher's open never waits), "
+                + "written by the scenario's host.type and closed by host.console.eof (the Launcher's end of file).",
         };
         var transcript = new Option<FileInfo?>("--transcript")
         {
             Description = "Write what the device saw (opens, requests, how each run ended) to this file when the server stops.",
         };
+        var stats = new Option<bool>("--stats")
+        {
+            Description = "When the server stops, print where the time went on standard output (stats: lines): runs, notifies, breaks, "
+                + "interrupts, the guest's process_vm_readv/writev copies, with the time in each.",
+        };
         var command = new Command("lgdev", "Serve an emulated /dev/lguest over FUSE until SIGTERM or SIGINT, or until DIR is unmounted; "
             + "then unmount DIR. Point a Launcher at DIR/lguest. Exit status 0, or 1 when it cannot be served.")
         {
-            mount, scenario, consoleInput, transcript,
+            mount, scenario, consoleInput, transcript, stats,
         };
-        command.SetAction(parse => Run(parse.GetValue(mount)!, parse.GetValue(scenario), parse.GetValue(consoleInput), parse.GetValue(transcript)));
+        command.SetAction(parse => Run(parse.GetValue(mount)!, parse.GetValue(scenario), parse.GetValue(consoleInput), parse.GetValue(transcript), parse.GetValue(stats)));
         return command;
     }
 
-    private static int Run(DirectoryInfo directory, FileInfo? scenarioFile, FileInfo? consoleInput, FileInfo? transcriptFile)
+    private static int Run(DirectoryInfo directory, FileInfo? scenarioFile, FileInfo? consoleInput, FileInfo? transcriptFile, bool printStats)
     {
         if (!directory.Exists)
         {
@@ -58,19 +66,27 @@ internal static class LgdevCommand
         }
 
         var lines = new T();
+        LgdevStats? stats = printStats ? new LgdevStats() : null;
         IGuestFactory factory;
+        LauncherConsoleInput? input = null;
         try
         {
-            factory = CreateFactory(scenarioFile, consoleInput, lines);
+            // Opened now, read-write: the Launcher's `< FIFO` then never waits for us, and sees
+            // end of file only when the scenario closes it (host.console.eof).
+            input = consoleInput is null ? null : LauncherConsoleInput.Open(consoleInput.FullName);
+            factory = CreateFactory(scenarioFile, input, lines, stats);
         }
-        catch (ScenarioException e)
+        catch (Exception e) when (e is ScenarioException or IOException)
         {
+            input?.Dispose();
             Console.Error.WriteLine($"lguestsim: {e.Message}");
             return 1;
         }
 
+        using LauncherConsoleInput? disposeInput = input;
+
         using var disposeFactory = factory as IDisposable;
-        var model = new LguestDeviceModel(factory) { Log = lines.Line };
+        var model = new LguestDeviceModel(factory) { Log = lines.Line, Stats = stats };
         using FuseDevice device = FuseDevice.Mount(directory.FullName, FileName);
         var fileSystem = new OneFileFileSystem(device, FileName, model) { Warn = lines.Line };
         using var stop = new ManualResetEventSlim();
@@ -124,6 +140,11 @@ internal static class LgdevCommand
             File.Move(temp, transcriptFile.FullName, overwrite: true);
         }
 
+        foreach (string line in stats?.Lines() ?? [])
+        {
+            Console.Out.WriteLine(line);
+        }
+
         if (serveError is not null)
         {
             Console.Error.WriteLine($"lguestsim: {serveError}");
@@ -137,7 +158,7 @@ internal static class LgdevCommand
     /// The guest behind each open: the probe guest, or the scenario's guest over the Launcher's
     /// memory with its host side (the Launcher's console input and taps) opened at each boot.
     /// </summary>
-    private static IGuestFactory CreateFactory(FileInfo? scenarioFile, FileInfo? consoleInput, T lines)
+    private static IGuestFactory CreateFactory(FileInfo? scenarioFile, LauncherConsoleInput? consoleInput, T lines, LgdevStats? stats)
     {
         if (scenarioFile is null)
         {
@@ -145,6 +166,6 @@ internal static class LgdevCommand
         }
 
         Scenario scenario = ScenarioParser.ParseFile(scenarioFile.FullName, scenarioFile.ToString());
-        return new ScenarioGuestFactory(scenario, () => Emulator.HostSide.LauncherScenarioHost.Open(consoleInput?.FullName), lines);
+        return new ScenarioGuestFactory(scenario, () => LauncherScenarioHost.Open(consoleInput), lines) { Stats = stats };
     }
 }

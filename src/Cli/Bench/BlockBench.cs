@@ -20,7 +20,8 @@ namespace LguestSim.Cli.Bench;
 /// <param name="Depth">Requests the guest keeps in flight.</param>
 /// <param name="TotalMiB">Bytes read per measurement.</param>
 /// <param name="Pin">Give the block worker a CPU of its own (see <see cref="BlockBench"/>).</param>
-internal sealed record BlockBenchOptions(int SizeMiB, int RequestKiB, bool Random, int Depth, int TotalMiB, bool Pin = true)
+/// <param name="File">A disk file to use and keep (made if missing) instead of a temporary one.</param>
+internal sealed record BlockBenchOptions(int SizeMiB, int RequestKiB, bool Random, int Depth, int TotalMiB, bool Pin = true, string? File = null)
 {
     public int RequestBytes => RequestKiB * 1024;
 
@@ -68,11 +69,15 @@ internal static class BlockBench
     /// <summary>Creates the file, measures raw and guest reads alternately, returns the medians.</summary>
     public static (BlockRate Raw, BlockRate Guest) Measure(BlockBenchOptions options, TextWriter log)
     {
-        DirectoryInfo dir = Directory.CreateTempSubdirectory("lguestsim-bench-");
+        DirectoryInfo? dir = options.File is null ? Directory.CreateTempSubdirectory("lguestsim-bench-") : null;
         try
         {
-            string path = Path.Combine(dir.FullName, "disk.img");
-            CreateDisk(path, (long)options.SizeMiB << 20);
+            string path = options.File ?? Path.Combine(dir!.FullName, "disk.img");
+            if (dir is not null || !File.Exists(path))
+            {
+                CreateDisk(path, (long)options.SizeMiB << 20);
+            }
+
             WarmPageCache(path);
 
             // A whole round of each first, not timed, so that what is timed is the optimised code.
@@ -92,8 +97,33 @@ internal static class BlockBench
         }
         finally
         {
-            dir.Delete(recursive: true);
+            dir?.Delete(recursive: true);
         }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="path"/> looks like a file <see cref="CreateDisk"/> made (its first
+    /// and last words hold their own offsets), so that the guest's checks can pass.
+    /// </summary>
+    public static bool IsBenchDisk(string path)
+    {
+        using SafeFileHandle file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
+        long length = RandomAccess.GetLength(file);
+        if (length < 8 || length % 8 != 0)
+        {
+            return false;
+        }
+
+        Span<byte> word = stackalloc byte[8];
+        foreach (long offset in new[] { 0, length - 8 })
+        {
+            if (RandomAccess.Read(file, word, offset) != 8 || BinaryPrimitives.ReadUInt64LittleEndian(word) != (ulong)offset)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static BlockRate Median(List<BlockRate> rates) => rates.OrderBy(r => r.Elapsed).ElementAt(rates.Count / 2);

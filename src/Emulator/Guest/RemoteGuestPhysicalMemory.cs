@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using LguestSim.Backends.Simulated.Guest;
 using LguestSim.Engine;
 using LguestSim.Host.Remote;
@@ -45,6 +46,9 @@ public sealed class RemoteGuestPhysicalMemory : IGuestPhysicalMemory
         Limit = limit;
     }
 
+    /// <summary>Where to count the copies and their time (<c>lgdev --stats</c>); null: nothing is counted.</summary>
+    public LgdevStats? Stats { get; init; }
+
     /// <summary>The process or thread id the copies name.</summary>
     public int ProcessId => _process.ProcessId;
 
@@ -63,7 +67,9 @@ public sealed class RemoteGuestPhysicalMemory : IGuestPhysicalMemory
             return;
         }
 
+        long start = Stats is null ? 0 : Stopwatch.GetTimestamp();
         int errno = _process.TryRead(Base + address, destination);
+        Stats?.VmRead(start, destination.Length);
         if (errno != 0)
         {
             throw Failed("read", address, destination.Length, errno);
@@ -79,7 +85,9 @@ public sealed class RemoteGuestPhysicalMemory : IGuestPhysicalMemory
             return;
         }
 
+        long start = Stats is null ? 0 : Stopwatch.GetTimestamp();
         int errno = _process.TryWrite(Base + address, source);
+        Stats?.VmWrite(start, source.Length);
         if (errno != 0)
         {
             throw Failed("write", address, source.Length, errno);

@@ -6,9 +6,9 @@ namespace LguestSim.Emulator.HostSide;
 
 /// <summary>
 /// A scenario's host side played for real, behind the emulated <c>/dev/lguest</c>: the
-/// console verbs write to and close the Launcher's standard input (a FIFO or pipe the test
-/// made it), the net verbs send and receive frames on the Launcher's taps through AF_PACKET
-/// sockets in this network namespace.
+/// console verbs write to and close the Launcher's standard input (a FIFO the server holds
+/// open, see <see cref="LauncherConsoleInput"/>), the net verbs send and receive frames on the
+/// Launcher's taps through AF_PACKET sockets in this network namespace.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -18,8 +18,10 @@ namespace LguestSim.Emulator.HostSide;
 /// moment they open, so none the guest sends is missed.
 /// </para>
 /// <para>
-/// <c>host.net.read-error</c> cannot be played: the Launcher's tap reads are the kernel's,
-/// and nothing here can make one fail. The step fails with a clear message.
+/// <c>host.net.read-error</c> cannot choose the errno of a read the kernel answers. It is played
+/// by deleting the tap interface: the Launcher's next read of its tap file then fails (EBADFD),
+/// and its poll reports POLLERR so that the Waker wakes it. A read returning 0 bytes (errno=0)
+/// a real tap never gives; that step fails with a clear message.
 /// </para>
 /// </remarks>
 public sealed class LauncherScenarioHost : IScenarioHost, IDisposable
@@ -27,14 +29,12 @@ public sealed class LauncherScenarioHost : IScenarioHost, IDisposable
     /// <summary>How long <c>host.net.expect</c> waits for the Launcher's frame.</summary>
     public static readonly TimeSpan DefaultExpectTimeout = TimeSpan.FromSeconds(5);
 
-    private readonly string? _consoleInputPath;
+    private readonly LauncherConsoleInput? _consoleInput;
     private readonly PacketSocket[] _taps;
-    private FileStream? _consoleInput;
-    private bool _consoleClosed;
 
-    private LauncherScenarioHost(string? consoleInputPath, PacketSocket[] taps, TimeSpan expectTimeout)
+    private LauncherScenarioHost(LauncherConsoleInput? consoleInput, PacketSocket[] taps, TimeSpan expectTimeout)
     {
-        _consoleInputPath = consoleInputPath;
+        _consoleInput = consoleInput;
         _taps = taps;
         ExpectTimeout = expectTimeout;
     }
@@ -49,13 +49,12 @@ public sealed class LauncherScenarioHost : IScenarioHost, IDisposable
     public int NetCount => _taps.Length;
 
     /// <summary>
-    /// Opens the host side: the console input at <paramref name="consoleInputPath"/> (opened for
-    /// writing at the first <c>host.type</c> or <c>host.console.eof</c>; null: the scenario has
-    /// none), and a packet socket on each of <paramref name="tapNames"/> (default: every tap of
-    /// this namespace, by interface index).
+    /// Opens the host side: the console input <paramref name="consoleInput"/> (owned by the
+    /// caller, who opened it at start-up; null: the scenario has none), and a packet socket on
+    /// each of <paramref name="tapNames"/> (default: every tap of this namespace, by interface index).
     /// </summary>
     /// <exception cref="LguestHostException">A tap's packet socket cannot be opened.</exception>
-    public static LauncherScenarioHost Open(string? consoleInputPath, IReadOnlyList<string>? tapNames = null, TimeSpan? expectTimeout = null)
+    public static LauncherScenarioHost Open(LauncherConsoleInput? consoleInput, IReadOnlyList<string>? tapNames = null, TimeSpan? expectTimeout = null)
     {
         tapNames ??= TapInterfaces.List();
         var taps = new List<PacketSocket>();
@@ -76,32 +75,14 @@ public sealed class LauncherScenarioHost : IScenarioHost, IDisposable
             throw;
         }
 
-        return new LauncherScenarioHost(consoleInputPath, taps.ToArray(), expectTimeout ?? DefaultExpectTimeout);
+        return new LauncherScenarioHost(consoleInput, taps.ToArray(), expectTimeout ?? DefaultExpectTimeout);
     }
 
     /// <inheritdoc/>
-    public void TypeConsole(ReadOnlySpan<byte> data)
-    {
-        FileStream input = ConsoleInput();
-        try
-        {
-            input.Write(data);
-            input.Flush();
-        }
-        catch (IOException e)
-        {
-            throw new ScenarioHostException($"cannot write to the console input {_consoleInputPath}: {e.Message}", e);
-        }
-    }
+    public void TypeConsole(ReadOnlySpan<byte> data) => ConsoleInput().Write(data);
 
     /// <inheritdoc/>
-    public void CloseConsoleInput()
-    {
-        // Opening first makes sure the Launcher sees end of file even if nothing was typed.
-        ConsoleInput();
-        _consoleInput!.Dispose();
-        _consoleClosed = true;
-    }
+    public void CloseConsoleInput() => ConsoleInput().Close();
 
     /// <inheritdoc/>
     public void InjectFrame(int net, byte[] frame)
@@ -130,47 +111,48 @@ public sealed class LauncherScenarioHost : IScenarioHost, IDisposable
     }
 
     /// <inheritdoc/>
-    public void FailNextRead(int net, int result) =>
-        throw new ScenarioHostException("cannot be played on a real tap: the Launcher's tap reads are the kernel's");
+    /// <remarks>Deletes the tap interface (<c>ip link delete</c>); see the class remarks.</remarks>
+    public void FailNextRead(int net, int result)
+    {
+        if (result == 0)
+        {
+            throw new ScenarioHostException("cannot be played on a real tap: its reads never return 0 bytes");
+        }
 
-    /// <summary>Closes the console input (if still open) and the packet sockets.</summary>
+        string name = Tap(net).InterfaceName;
+        var psi = new System.Diagnostics.ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in new[] { "link", "delete", "dev", name })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        try
+        {
+            using var ip = System.Diagnostics.Process.Start(psi)!;
+            string error = ip.StandardError.ReadToEnd();
+            ip.WaitForExit();
+            if (ip.ExitCode != 0)
+            {
+                throw new ScenarioHostException($"cannot delete the tap {name}: {error.Trim()}");
+            }
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new ScenarioHostException($"cannot run ip to delete the tap {name}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Closes the packet sockets (the console input belongs to the caller).</summary>
     public void Dispose()
     {
-        _consoleInput?.Dispose();
         foreach (PacketSocket t in _taps)
         {
             t.Dispose();
         }
     }
 
-    private FileStream ConsoleInput()
-    {
-        if (_consoleClosed)
-        {
-            throw new ScenarioHostException("comes after the console input was closed");
-        }
-
-        if (_consoleInput is not null)
-        {
-            return _consoleInput;
-        }
-
-        if (_consoleInputPath is null)
-        {
-            throw new ScenarioHostException("needs a console input, and none was given");
-        }
-
-        try
-        {
-            // A FIFO opens once its reader (the Launcher's stdin) is there, which it is by now.
-            _consoleInput = new FileStream(_consoleInputPath, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0);
-            return _consoleInput;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ScenarioHostException($"cannot open the console input {_consoleInputPath}: {e.Message}", e);
-        }
-    }
+    private LauncherConsoleInput ConsoleInput() =>
+        _consoleInput ?? throw new ScenarioHostException("needs a console input, and none was given");
 
     private PacketSocket Tap(int net)
     {

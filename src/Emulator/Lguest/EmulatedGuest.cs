@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Text;
 using LguestSim.Backends.Simulated;
 using LguestSim.Emulator.Fuse;
@@ -28,15 +29,19 @@ internal sealed class EmulatedGuest : IDisposable
     private readonly IGuestFactory _factory;
     private readonly TimeSpan _haltTimeout;
     private readonly Action<string>? _log;
+    private readonly LgdevStats? _stats;
     private readonly CancellationTokenSource _destroyed = new();
     private SimulatedChannel? _vcpu;
     private int _owner;
     private bool _running;
     private byte[]? _deathReason; // with its NUL
     private bool _restarted;
+    private long _bornAt; // Stopwatch timestamps, for _stats
+    private long _lastRunEnd;
 
-    internal EmulatedGuest(ulong fh, IGuestFactory factory, TimeSpan haltTimeout, Action<string>? log)
+    internal EmulatedGuest(ulong fh, IGuestFactory factory, TimeSpan haltTimeout, Action<string>? log, LgdevStats? stats)
     {
+        _stats = stats;
         _fh = fh;
         _factory = factory;
         _haltTimeout = haltTimeout;
@@ -101,6 +106,7 @@ internal sealed class EmulatedGuest : IDisposable
                         break;
                     }
 
+                    _stats?.Irq();
                     _log?.Invoke($"fh={_fh} irq {irq}");
                     call.ReplyWritten(0);
                     break;
@@ -108,10 +114,12 @@ internal sealed class EmulatedGuest : IDisposable
 
             case BreakRequest when Word(data, 1) == 0:
                 vcpu.ReleaseBreak();
+                _stats?.BreakReleased();
                 _log?.Invoke($"fh={_fh} break 0");
                 call.ReplyWritten(0);
                 break;
             case BreakRequest:
+                _stats?.BreakRequested();
                 _log?.Invoke($"fh={_fh} break 1 from thread {call.CallerThreadId}");
                 StartThread("lguest break", () => HoldBreak(call, vcpu));
                 break;
@@ -162,6 +170,10 @@ internal sealed class EmulatedGuest : IDisposable
 
             _running = true;
             vcpu = _vcpu;
+            if (_stats is not null && _lastRunEnd != 0)
+            {
+                _stats.BetweenRuns(Stopwatch.GetTimestamp() - _lastRunEnd);
+            }
         }
 
         StartThread("lguest run", () => Run(call, vcpu, size));
@@ -174,6 +186,11 @@ internal sealed class EmulatedGuest : IDisposable
         lock (_lock)
         {
             vcpu = _vcpu;
+            if (_stats is not null && _bornAt != 0 && !Dead)
+            {
+                _stats.GuestEnded(_bornAt);
+                _bornAt = 0;
+            }
         }
 
         _destroyed.Cancel();
@@ -212,10 +229,17 @@ internal sealed class EmulatedGuest : IDisposable
             return;
         }
 
+        if (_stats is { } stats)
+        {
+            Action<IGuestCpu> untimed = program;
+            program = cpu => untimed(new TimedGuestCpu(cpu, stats));
+        }
+
         var vcpu = new SimulatedChannel(program) { HaltTimeout = _haltTimeout };
         vcpu.Initialize(boot.PfnLimit, boot.PageDirectory, boot.EntryPoint);
         _vcpu = vcpu;
         _owner = boot.OwnerThreadId;
+        _bornAt = Stopwatch.GetTimestamp();
         _log?.Invoke($"fh={_fh} initialize base=0x{boot.Base:x} pfnlimit=0x{boot.PfnLimit:x} pgdir=0x{boot.PageDirectory:x} start=0x{boot.EntryPoint:x} owner thread {boot.OwnerThreadId}");
         call.ReplyWritten(16);
     }
@@ -223,10 +247,26 @@ internal sealed class EmulatedGuest : IDisposable
     private void Run(FuseCall call, SimulatedChannel vcpu, uint size)
     {
         using var abandon = CancellationTokenSource.CreateLinkedTokenSource(call.Interrupted, _destroyed.Token);
+        long start = Stopwatch.GetTimestamp();
         bool ran = vcpu.TryRun(abandon.Token, out ChannelEvent ev);
         lock (_lock)
         {
             _running = false;
+            if (_stats is not null)
+            {
+                _lastRunEnd = _stats.RunEnded(start, !ran ? LgdevStats.RunEnd.Other : ev.Kind switch
+                {
+                    ChannelEventKind.Notify => LgdevStats.RunEnd.Notify,
+                    ChannelEventKind.Break => LgdevStats.RunEnd.Break,
+                    _ => LgdevStats.RunEnd.Other,
+                });
+                if (ran && ev.Kind is ChannelEventKind.Died or ChannelEventKind.Restart && _bornAt != 0)
+                {
+                    _stats.GuestEnded(_bornAt);
+                    _bornAt = 0;
+                }
+            }
+
             if (ran && ev.Kind == ChannelEventKind.Died)
             {
                 _deathReason = Encoding.UTF8.GetBytes((ev.Reason ?? string.Empty) + "\0");

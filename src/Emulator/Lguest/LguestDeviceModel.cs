@@ -23,11 +23,14 @@ public sealed class LguestDeviceModel : IEmulatedFile
     /// <summary>Called with one line per thing that happens (opens, requests, run results), for a transcript; or null.</summary>
     public Action<string>? Log { get; init; }
 
+    /// <summary>Where to count what the device serves (<c>lgdev --stats</c>); null: nothing is counted.</summary>
+    public LgdevStats? Stats { get; init; }
+
     /// <inheritdoc/>
     public ulong Open()
     {
         ulong fh = (ulong)Interlocked.Increment(ref _nextHandle);
-        _guests[fh] = new EmulatedGuest(fh, _factory, HaltTimeout, Log);
+        _guests[fh] = new EmulatedGuest(fh, _factory, HaltTimeout, Log, Stats);
         Log?.Invoke($"open fh={fh}");
         return fh;
     }

@@ -34,6 +34,9 @@ public sealed class ScenarioGuestFactory : IGuestFactory, IDisposable
         _transcript = transcript;
     }
 
+    /// <summary>Where the guest's copies are counted (<c>lgdev --stats</c>); null: nothing is counted.</summary>
+    public LgdevStats? Stats { get; init; }
+
     /// <inheritdoc/>
     /// <remarks>
     /// <c>pfnlimit</c> is the Launcher's <c>guest_limit</c> in pages: its RAM and the device
@@ -45,7 +48,7 @@ public sealed class ScenarioGuestFactory : IGuestFactory, IDisposable
     public Action<IGuestCpu> Create(LguestBoot boot)
     {
         ulong limit = (ulong)boot.PfnLimit * LguestLayout.PageSize;
-        var memory = new RemoteGuestPhysicalMemory(boot.OwnerThreadId, boot.Base, limit);
+        var memory = new RemoteGuestPhysicalMemory(boot.OwnerThreadId, boot.Base, limit) { Stats = Stats };
         IScenarioHost host;
         lock (_lock)
         {
@@ -62,6 +65,14 @@ public sealed class ScenarioGuestFactory : IGuestFactory, IDisposable
             ScenarioGuest guest;
             lock (_lock)
             {
+                if (_last is null && mem + LguestLayout.PageSize <= limit)
+                {
+                    // The device page as the Launcher set it up, before the guest touches it:
+                    // in the simulator's format, so that the two transcripts can be compared.
+                    _transcript.Line($"device page at {T.Hex(mem)}, guest_limit {T.Hex(limit)}:");
+                    _transcript.Block(Backends.Simulated.Transcript.HexDump.Format(memory.ReadBytes(mem, LguestLayout.PageSize), mem));
+                }
+
                 guest = new ScenarioGuest(_scenario, _last?.NextStep ?? 0, host, _transcript, memory, mem);
                 _last = guest;
             }

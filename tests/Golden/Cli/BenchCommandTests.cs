@@ -42,4 +42,35 @@ public sealed class BenchCommandTests
         string line = Assert.Single(r.Stderr.TrimEnd('\n').Split('\n'));
         Assert.Contains(option, line);
     }
+
+    [Fact]
+    public void BenchBlock_FileMissing_MadeReadAndKept_ThenAnyOtherFileRefused()
+    {
+        string dir = Directory.CreateTempSubdirectory("lguestsim-benchfile-").FullName;
+        try
+        {
+            string disk = Path.Combine(dir, "disk.img");
+            CliProcess.Result r = CliProcess.Run("bench", "block", "--file", disk, "--size-mib", "2", "--total-mib", "2", "--depth", "4", "--no-pin");
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            Assert.StartsWith("file=2MiB ", r.Stdout, StringComparison.Ordinal);
+            Assert.Equal(2L << 20, new FileInfo(disk).Length);
+
+            // Kept, and read again as it is: its size wins over --size-mib.
+            r = CliProcess.Run("bench", "block", "--file", disk, "--size-mib", "64", "--total-mib", "2", "--depth", "4", "--no-pin");
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            Assert.StartsWith("file=2MiB ", r.Stdout, StringComparison.Ordinal);
+
+            // A file it did not make: the guest's checks could not pass, so it is refused at once.
+            string other = Path.Combine(dir, "other.img");
+            File.WriteAllBytes(other, new byte[1 << 20]);
+            r = CliProcess.Run("bench", "block", "--file", other, "--total-mib", "1");
+            Assert.Equal(1, r.ExitCode);
+            Assert.Equal(string.Empty, r.Stdout);
+            Assert.Equal($"lguestsim: {other} was not made by bench block --file (a whole number of MiB, each 8-byte word holding its own offset)", Assert.Single(r.Stderr.TrimEnd('\n').Split('\n')));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

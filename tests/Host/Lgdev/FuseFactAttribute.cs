@@ -10,6 +10,7 @@ namespace LguestSim.Tests.Host.Lgdev;
 public sealed class FuseFactAttribute : FactAttribute
 {
     private readonly bool _needsGcc;
+    private readonly bool _needsTap;
 
     /// <summary>Marks the test skipped when a FUSE filesystem cannot be mounted here.</summary>
     public FuseFactAttribute()
@@ -30,6 +31,23 @@ public sealed class FuseFactAttribute : FactAttribute
             if (value && Skip is null && !Requires.OnPath("gcc"))
             {
                 Skip = "gcc is not installed (needed to build the signal-sending C caller)";
+            }
+        }
+    }
+
+    /// <summary>
+    /// The test also makes a tap in a network namespace of its own and enters it with
+    /// nsenter, so it is skipped where /dev/net/tun, iproute2 or nsenter is missing.
+    /// </summary>
+    public bool NeedsTap
+    {
+        get => _needsTap;
+        init
+        {
+            _needsTap = value;
+            if (value && Skip is null && (Requires.Tun() ?? Requires.Ip() ?? (Requires.OnPath("nsenter") ? null : "nsenter (util-linux) is not installed")) is { } reason)
+            {
+                Skip = reason;
             }
         }
     }

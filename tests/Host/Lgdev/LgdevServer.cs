@@ -19,12 +19,18 @@ public sealed class LgdevServer : IDisposable
     /// <summary>Starts the server (with <paramref name="extraArguments"/>, e.g. --scenario) and waits until DIR/lguest is there.</summary>
     /// <exception cref="InvalidOperationException">The server exited or the file did not appear within 30 s.</exception>
     public LgdevServer(params string[] extraArguments)
+        : this(null, extraArguments)
+    {
+    }
+
+    private LgdevServer(string? namespaceName, string[] extraArguments)
     {
         Directory = System.IO.Directory.CreateTempSubdirectory("lguestsim-lgdev-").FullName;
         TranscriptPath = Directory + ".transcript";
         string dll = Path.Combine(AppContext.BaseDirectory, "lguestsim.dll");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string a in new[] { dll, "lgdev", "--mount", Directory, "--transcript", TranscriptPath }.Concat(extraArguments))
+        string[] prefix = namespaceName is null ? ["dotnet"] : ["nsenter", $"--net=/run/netns/{namespaceName}", "dotnet"];
+        var psi = new ProcessStartInfo(prefix[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in prefix.Skip(1).Concat([dll, "lgdev", "--mount", Directory, "--transcript", TranscriptPath]).Concat(extraArguments))
         {
             psi.ArgumentList.Add(a);
         }
@@ -45,6 +51,18 @@ public sealed class LgdevServer : IDisposable
             Thread.Sleep(20);
         }
     }
+
+    /// <summary>
+    /// Starts the server in network namespace <paramref name="namespaceName"/> with
+    /// <paramref name="extraArguments"/>, and waits until DIR/lguest is there.
+    /// </summary>
+    /// <remarks>
+    /// The namespace is entered with <c>nsenter --net</c>, not <c>ip netns exec</c>: the latter
+    /// also gives the process a mount namespace of its own, and a FUSE mount made in it would
+    /// be invisible to the Launcher.
+    /// </remarks>
+    /// <exception cref="InvalidOperationException">The server exited or the file did not appear within 30 s.</exception>
+    public static LgdevServer InNamespace(string namespaceName, params string[] extraArguments) => new(namespaceName, extraArguments);
 
     /// <summary>The mount point.</summary>
     public string Directory { get; }
@@ -73,6 +91,13 @@ public sealed class LgdevServer : IDisposable
         _stopped = true;
         _process.WaitForExit();
         return (_process.ExitCode, _stderr.Result);
+    }
+
+    /// <summary>What the server printed on its standard output; waits for it to exit.</summary>
+    public string StandardOutput()
+    {
+        _process.WaitForExit();
+        return _stdout.Result;
     }
 
     /// <summary>

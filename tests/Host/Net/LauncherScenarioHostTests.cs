@@ -20,7 +20,7 @@ public sealed class LauncherScenarioHostTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     [NetFact]
-    public void NetVerbs_ReachTheTapsReader_AndTakeWhatItWrote_ReadErrorRefused()
+    public void NetVerbs_ReachTheTapsReader_AndTakeWhatItWrote_ReadErrorDeletesTheTap()
     {
         using NetNamespace ns = NetNamespace.Create();
         TunTap? tap = null;
@@ -49,9 +49,13 @@ public sealed class LauncherScenarioHostTests : IDisposable
             Assert.True(host.TryTakeFrame(0, out byte[] taken));
             Assert.Equal(sent, taken);
 
-            var e = Assert.Throws<ScenarioHostException>(() => host.FailNextRead(0, -5));
-            Assert.Equal("cannot be played on a real tap: the Launcher's tap reads are the kernel's", e.Message);
             Assert.Throws<ScenarioHostException>(() => host.InjectFrame(1, injected));
+            var e = Assert.Throws<ScenarioHostException>(() => host.FailNextRead(0, 0));
+            Assert.Equal("cannot be played on a real tap: its reads never return 0 bytes", e.Message);
+
+            // A read error is played by deleting the tap interface: the tap file's next read fails (EBADFD).
+            NamespaceThread.Run(ns, () => host.FailNextRead(0, -5));
+            Assert.Equal(-77, tap.Read(memory, [new GuestBuffer(0, 2048)]));
         }
     }
 
@@ -61,25 +65,30 @@ public sealed class LauncherScenarioHostTests : IDisposable
         string fifo = Path.Combine(_dir, "stdin");
         Command.Check("mkfifo", fifo);
 
-        // The reader is the Launcher's stdin: opening a FIFO blocks until both ends are there.
+        // Opened read-write at start-up: neither this open nor the reader's (the Launcher's stdin) blocks.
+        using LauncherConsoleInput input = LauncherConsoleInput.Open(fifo);
         Task<byte[]> reader = Task.Run(() =>
         {
-            using var input = new FileStream(fifo, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
+            using var stdin = new FileStream(fifo, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
             using var all = new MemoryStream();
-            input.CopyTo(all);
+            stdin.CopyTo(all);
             return all.ToArray();
         });
 
-        using LauncherScenarioHost host = LauncherScenarioHost.Open(fifo, []);
+        using LauncherScenarioHost host = LauncherScenarioHost.Open(input, []);
         Assert.Equal(0, host.NetCount);
         host.TypeConsole("hello\n"u8);
         host.TypeConsole([0x03]);
+        await Task.Delay(200);
+        Assert.False(reader.IsCompleted, "the reader saw end of file before host.console.eof");
         host.CloseConsoleInput();
 
         byte[] read = await reader.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal([.. "hello\n"u8, 0x03], read);
-        var e = Assert.Throws<ScenarioHostException>(() => host.TypeConsole("late"u8));
-        Assert.Equal("comes after the console input was closed", e.Message);
+        Assert.True(input.IsClosed);
+
+        // Typing after end of file goes nowhere, as into the simulator's closed console input.
+        host.TypeConsole("late"u8);
     }
 
     [Fact]

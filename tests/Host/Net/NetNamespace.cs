@@ -56,7 +56,10 @@ public sealed class NetNamespace : IDisposable
     }
 
     /// <summary>Starts <c>ip -n NS monitor link</c>: the kernel's own notifications of link changes.</summary>
-    public LinkMonitor MonitorLinks() => new(this);
+    public LinkMonitor MonitorLinks() => new(this, "link");
+
+    /// <summary>Starts <c>ip -n NS monitor link neigh</c>: the kernel's own notifications of link changes and of the neighbour (ARP) entries it learns.</summary>
+    public LinkMonitor MonitorNeighbours() => new(this, "link", "neigh");
 
     /// <summary>Deletes the namespace (its taps and bridges go with it).</summary>
     public void Dispose()
@@ -70,17 +73,17 @@ public sealed class NetNamespace : IDisposable
         Command.Run("ip", "netns", "del", Name);
     }
 
-    /// <summary>A background <c>ip monitor link</c>, stopped and read by <see cref="Stop"/>.</summary>
+    /// <summary>A background <c>ip monitor link</c> (or <c>neigh</c>), stopped and read by <see cref="Stop"/>.</summary>
     public sealed class LinkMonitor : IDisposable
     {
         private readonly Process _process;
         private readonly System.Text.StringBuilder _output = new();
         private readonly object _gate = new();
 
-        internal LinkMonitor(NetNamespace ns)
+        internal LinkMonitor(NetNamespace ns, params string[] what)
         {
             var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (string a in new[] { "-n", ns.Name, "monitor", "link" })
+            foreach (string a in new[] { "-n", ns.Name, "monitor" }.Concat(what))
             {
                 psi.ArgumentList.Add(a);
             }

@@ -10,8 +10,11 @@ namespace LguestSim.Backends.Simulated.Guest;
 /// </summary>
 public static class GuestPhysicalMemoryExtensions
 {
-    /// <summary>Bytes <see cref="Clear"/> writes per copy.</summary>
-    private const int ClearChunk = 4096;
+    /// <summary>
+    /// Bytes <see cref="Clear"/> writes per copy: 64 KiB, so that clearing a block buffer
+    /// behind the emulated device is one <c>process_vm_writev</c>, not one per page.
+    /// </summary>
+    private const int ClearChunk = 64 * 1024;
 
     private static readonly byte[] s_zeros = new byte[ClearChunk];
 
@@ -106,7 +109,7 @@ public static class GuestPhysicalMemoryExtensions
     }
 
     /// <summary>
-    /// Zeroes <c>[address, address + length)</c>, a page of zeros at a time (no buffer of
+    /// Zeroes <c>[address, address + length)</c>, 64 KiB of zeros at a time (no buffer of
     /// <paramref name="length"/> bytes). The whole range is checked first, so a range that
     /// does not fit is refused before anything is written.
     /// </summary>
