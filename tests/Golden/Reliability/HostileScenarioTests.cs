@@ -57,7 +57,8 @@ public sealed partial class HostileScenarioTests
 
         string[] missing = [.. HostileScenarioGenerator.StepVerbs.Where(v => !verbs.Contains(v))];
         Assert.True(missing.Length == 0, $"verbs never generated: {string.Join(' ', missing)}");
-        Assert.True(total.Elapsed < TimeSpan.FromSeconds(90), $"{Count} scenarios took {total.Elapsed}");
+        // 150 take about 10 s; the bound grows with a count raised for a longer measurement.
+        Assert.True(total.Elapsed < TimeSpan.FromSeconds(Math.Max(90, Count * 0.6)), $"{Count} scenarios took {total.Elapsed}");
         Console.WriteLine($"hostile: seed {Seed}, {Count} scenarios in {total.Elapsed.TotalSeconds:F1} s: "
             + string.Join(", ", outcomes.OrderByDescending(o => o.Value).Select(o => $"{o.Key} {o.Value}")));
     }
