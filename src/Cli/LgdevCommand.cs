@@ -133,11 +133,19 @@ internal static class LgdevCommand
 
         server.Join(TimeSpan.FromSeconds(2));
         lines.Line("stopped");
+        int status = 0;
         if (transcriptFile is not null)
         {
-            string temp = transcriptFile.FullName + ".tmp";
-            File.WriteAllText(temp, lines.ToString(), new UTF8Encoding(false));
-            File.Move(temp, transcriptFile.FullName, overwrite: true);
+            try
+            {
+                // As sim's --transcript: a regular file replaced whole, a FIFO or device written in place.
+                LguestSim.Host.Files.OutputFile.WriteAllText(transcriptFile.FullName, lines.ToString());
+            }
+            catch (IOException e)
+            {
+                Console.Error.WriteLine($"lguestsim: {e.Message}");
+                status = 1;
+            }
         }
 
         foreach (string line in stats?.Lines() ?? [])
@@ -151,7 +159,7 @@ internal static class LgdevCommand
             return 1;
         }
 
-        return 0;
+        return status;
     }
 
     /// <summary>
