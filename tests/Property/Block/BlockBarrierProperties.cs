@@ -1,6 +1,7 @@
 using FsCheck.Xunit;
 using LguestSim.Engine.Abi;
 using LguestSim.Engine.Launch;
+using LguestSim.Tests.Property.Infrastructure;
 using Xunit;
 
 namespace LguestSim.Tests.Property.Block;
@@ -17,7 +18,7 @@ public sealed class BlockBarrierProperties
     /// state of the disk that holds every write before that request: the model disk after the
     /// first W writes, in ring order, for some W at least the number of writes before it.
     /// </summary>
-    [Property(Arbitrary = new[] { typeof(BlockArbitraries) }, MaxTest = 25)]
+    [Property(Arbitrary = new[] { typeof(BlockArbitraries) }, MaxTest = 25 * PropertyScale.Factor)]
     public void AcknowledgedBarrier_EveryEarlierWriteSurvivesAPowerCut(BlockCase c)
     {
         byte[] initial = new byte[c.Length];

@@ -115,7 +115,7 @@ public class DevicePageTests
     }
 
     /// <summary>Any mix of devices: records back to back, headers and vqconfigs exactly as spec §3.1–§3.3 say.</summary>
-    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 150)]
+    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 150 * PropertyScale.Factor)]
     public void Page_AnyDeviceMix_IsLaidOutBackToBack(DeviceMix mix)
     {
         DevicePage page = NewPage();

@@ -17,14 +17,14 @@ public class GuestMemoryTests
     private static bool ReferenceIsValid(ulong limit, ulong address, ulong length) =>
         address < limit && new BigInteger(address) + new BigInteger(length) <= new BigInteger(limit);
 
-    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 1000)]
+    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 1000 * PropertyScale.Factor)]
     public void IsValidRange_AnyValues_MatchesBigIntegerReference(MemoryRange r)
     {
         var memory = new ManagedGuestMemory(r.Capacity, r.Limit);
         Assert.Equal(ReferenceIsValid(r.Limit, r.Address, r.Length), memory.IsValidRange(r.Address, r.Length));
     }
 
-    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 500)]
+    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 500 * PropertyScale.Factor)]
     public void GetSpan_AnyValues_ReturnsExactRangeOrFaultsOutOfBounds(MemoryRange r)
     {
         var memory = new RecordingGuestMemory(r.Capacity, r.Limit);
@@ -78,7 +78,7 @@ public class GuestMemoryTests
         Assert.Empty(memory.Violations);
     }
 
-    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 200)]
+    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 200 * PropertyScale.Factor)]
     public void Accessors_AnyValue_StoreBytesLowFirst(ulong value, byte offset)
     {
         var memory = new RecordingGuestMemory(512);

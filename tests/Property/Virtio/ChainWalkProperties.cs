@@ -101,11 +101,11 @@ public class ChainWalkProperties
         Assert.Equal(writableBytes, chain.WritableBytes);
     }
 
-    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 500)]
+    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 500 * PropertyScale.Factor)]
     public void Pop_AnyRing_IsTotalAndAgreesWithReference(HostileRing hostile) => CheckTotal(hostile, throughView: false);
 
     /// <summary>The same through a ring view held across every pop: same checks, same answers.</summary>
-    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 300)]
+    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 300 * PropertyScale.Factor)]
     public void Pop_AnyRingThroughOneView_IsTotalAndAgreesWithReference(HostileRing hostile) => CheckTotal(hostile, throughView: true);
 
     private static void CheckTotal(HostileRing hostile, bool throughView)

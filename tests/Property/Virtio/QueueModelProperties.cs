@@ -17,7 +17,7 @@ namespace LguestSim.Tests.Property.Virtio;
 /// </summary>
 public class QueueModelProperties
 {
-    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 25)]
+    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 25 * PropertyScale.Factor)]
     public void Queue_AnyOpSequenceAcrossIndexWrap_MatchesModel(QueueScenario scenario)
     {
         var harness = new Harness(scenario);

@@ -3,6 +3,7 @@ using FsProperty = FsCheck.Property;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 using LguestSim.Engine.Virtio;
+using LguestSim.Tests.Property.Infrastructure;
 using Xunit;
 
 namespace LguestSim.Tests.Property.Virtio;
@@ -65,7 +66,7 @@ public class VringLayoutProperties
         Assert.Equal(s_sizes, accepted);
     }
 
-    [Property(MaxTest = 100)]
+    [Property(MaxTest = 100 * PropertyScale.Factor)]
     public FsProperty Layout_AnyPowerOfTwo_MatchesVringSize() =>
         Prop.ForAll(Gen.Choose(0, 15).Select(e => 1 << e).ToArbitrary(), num => AssertMatchesSpec(num));
 
@@ -103,7 +104,7 @@ public class VringLayoutProperties
     public void Layout_NotAPowerOfTwoUpTo32768_Throws(int num) =>
         Assert.Throws<ArgumentOutOfRangeException>(() => new VringLayout(num));
 
-    [Property(MaxTest = 300)]
+    [Property(MaxTest = 300 * PropertyScale.Factor)]
     public FsProperty Layout_AnyNonPowerOfTwo_Throws() =>
         Prop.ForAll(
             Gen.Choose(-70000, 70000).Where(n => n <= 0 || (n & (n - 1)) != 0).ToArbitrary(),
