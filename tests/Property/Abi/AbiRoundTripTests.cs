@@ -1,6 +1,7 @@
 using FsCheck.Xunit;
 using LguestSim.Engine.Abi;
 using LguestSim.Tests.Property.Generators;
+using LguestSim.Tests.Property.Infrastructure;
 using Xunit;
 
 namespace LguestSim.Tests.Property.Abi;
@@ -50,37 +51,37 @@ public class AbiRoundTripTests
         Assert.Equal(Convert.ToHexString(bytes), Convert.ToHexString(written));
     }
 
-    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 300)]
+    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 300 * PropertyScale.Factor)]
     public void DeviceDesc_WriteThenRead_RoundTrips(LguestDeviceDesc x) => AssertRoundTrip(x, 5, (v, d) => v.Write(d), LguestDeviceDesc.Read);
 
-    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 300)]
+    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 300 * PropertyScale.Factor)]
     public void VqConfig_WriteThenRead_RoundTrips(LguestVqConfig x) => AssertRoundTrip(x, 8, (v, d) => v.Write(d), LguestVqConfig.Read);
 
-    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 300)]
+    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 300 * PropertyScale.Factor)]
     public void VringDesc_WriteThenRead_RoundTrips(VringDesc x) => AssertRoundTrip(x, 16, (v, d) => v.Write(d), VringDesc.Read);
 
-    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 300)]
+    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 300 * PropertyScale.Factor)]
     public void UsedElem_WriteThenRead_RoundTrips(VringUsedElem x) => AssertRoundTrip(x, 8, (v, d) => v.Write(d), VringUsedElem.Read);
 
-    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 300)]
+    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 300 * PropertyScale.Factor)]
     public void RingHeader_WriteThenRead_RoundTrips(VringRingHeader x) => AssertRoundTrip(x, 4, (v, d) => v.Write(d), VringRingHeader.Read);
 
-    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 300)]
+    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 300 * PropertyScale.Factor)]
     public void NetHdr_WriteThenRead_RoundTrips(VirtioNetHdr x) => AssertRoundTrip(x, 10, (v, d) => v.Write(d), VirtioNetHdr.Read);
 
-    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 300)]
+    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 300 * PropertyScale.Factor)]
     public void NetConfig_WriteThenRead_RoundTrips(VirtioNetConfig x) => AssertRoundTrip(x, 6, (v, d) => v.Write(d), VirtioNetConfig.Read);
 
-    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 300)]
+    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 300 * PropertyScale.Factor)]
     public void BlkConfig_WriteThenRead_RoundTrips(VirtioBlkConfig x) => AssertRoundTrip(x, 16, (v, d) => v.Write(d), VirtioBlkConfig.Read);
 
-    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 300)]
+    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 300 * PropertyScale.Factor)]
     public void BlkOutHdr_WriteThenRead_RoundTrips(VirtioBlkOutHdr x) => AssertRoundTrip(x, 16, (v, d) => v.Write(d), VirtioBlkOutHdr.Read);
 
-    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 300)]
+    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 300 * PropertyScale.Factor)]
     public void E820Entry_WriteThenRead_RoundTrips(E820Entry x) => AssertRoundTrip(x, 20, (v, d) => v.Write(d), E820Entry.Read);
 
-    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 200)]
+    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 200 * PropertyScale.Factor)]
     public void BootParams_WriteThenRead_RoundTrips(BootParams x)
     {
         byte[] page = new byte[4096];
@@ -89,7 +90,7 @@ public class AbiRoundTripTests
     }
 
     /// <summary>Raw bytes → value → bytes gives the same bytes: no field is dropped, narrowed or swapped.</summary>
-    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 200)]
+    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 200 * PropertyScale.Factor)]
     public void FixedSizeTypes_ReadThenWrite_ReproduceBytes(PageBytes page)
     {
         byte[] raw = page.Bytes;
@@ -106,7 +107,7 @@ public class AbiRoundTripTests
     }
 
     /// <summary>BootParams.Write sets exactly the Launcher's fields (spec §7.6) and leaves every other byte alone.</summary>
-    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 100)]
+    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 100 * PropertyScale.Factor)]
     public void BootParams_Write_TouchesOnlyItsFields(PageBytes source, BootParams x)
     {
         (int Offset, int Size)[] fields = [(0x1E8, 1), (0x2D0, 20), (0x206, 2), (0x210, 1), (0x211, 1), (0x218, 4), (0x21C, 4), (0x228, 4), (0x23C, 4)];

@@ -99,23 +99,44 @@ public static class BlockArbitraries
     private static Gen<BlockOp[]> Batch(int length) =>
         Gen.Choose(1, 8).SelectMany(n => Op(length).ArrayOf(n));
 
+    /// <summary>The largest sector whose byte offset still fits a signed 64-bit seek offset.</summary>
+    internal const ulong LastSeekableSector = (ulong)long.MaxValue / 512;
+
+    /// <summary>Type bits the spec gives no meaning: the device must ignore them.</summary>
+    private const uint UnknownTypeBits = ~(VirtioBlkOutHdr.TypeOut | VirtioBlkOutHdr.TypeScsiCmd | VirtioBlkOutHdr.TypeBarrier);
+
     private static Gen<BlockOp> Op(int length) =>
         from kind in Gen.Frequency((4, Gen.Constant(0)), (4, Gen.Constant(1)), (1, Gen.Elements(2, 3)))
         from barrier in Gen.Frequency((3, Gen.Constant(0u)), (1, Gen.Constant(VirtioBlkOutHdr.TypeBarrier)))
+        from unknown in Gen.Frequency((6, Gen.Constant(0u)), (1, Gen.Choose(int.MinValue, int.MaxValue).Select(v => (uint)v & UnknownTypeBits)))
         from segments in SegmentLengths()
         from seed in Gen.Choose(0, 100000)
-        from sector in Gen.Choose(0, (length / 512) + 3)
-        select Shape((uint)kind | barrier, (ulong)sector, segments, seed, length);
+        from sector in Gen.Frequency(
+            (12, Gen.Choose(0, (length / 512) + 3).Select(v => (ulong)v)),
+            (1, Gen.Elements(LastSeekableSector, LastSeekableSector - 1, 1UL << 40)))
+        select Shape((uint)kind | barrier | unknown, sector, segments, seed, length);
 
-    /// <summary>1..126 segments, mostly few; lengths from 0 up, sector-sized ones weighted in.</summary>
+    /// <summary>No data segment at all (header and status only), or 1..126, mostly few; lengths from 0 up, sector-sized ones weighted in.</summary>
     private static Gen<int[]> SegmentLengths() =>
-        from count in Gen.Frequency((4, Gen.Choose(1, 4)), (1, Gen.Choose(1, MaxSegments)), (1, Gen.Constant(MaxSegments)))
+        from count in Gen.Frequency((1, Gen.Constant(0)), (8, Gen.Choose(1, 4)), (2, Gen.Choose(1, MaxSegments)), (2, Gen.Constant(MaxSegments)))
         from lengths in Gen.Frequency(
             (3, Gen.Choose(0, 700)),
             (2, Gen.Choose(1, 4).Select(k => k * 512)),
             (1, Gen.Constant(0)),
             (1, Gen.Choose(1, 3))).ArrayOf(count)
         select lengths;
+
+    /// <summary>Cases whose last request, a read or a write, names a sector whose byte offset overflows a seek (sector ≥ 2^54, many ≥ 2^55).</summary>
+    internal static Gen<BlockCase> BadSectorCases() =>
+        from length in DiskLength()
+        from seed in Gen.Choose(0, 1000)
+        from batches in Batch(length).ArrayOf().Resize(3)
+        from type in Gen.Elements(VirtioBlkOutHdr.TypeIn, VirtioBlkOutHdr.TypeOut, VirtioBlkOutHdr.TypeOut | VirtioBlkOutHdr.TypeBarrier)
+        from sector in Gen.Frequency(
+            (1, Gen.Elements(LastSeekableSector + 1, 1UL << 55, (1UL << 55) + 1, 1UL << 63, ulong.MaxValue)),
+            (2, Gen.Choose(0, int.MaxValue).Select(v => (LastSeekableSector + 1) + ((ulong)v * 0x1_0000_0001UL % ((ulong.MaxValue - LastSeekableSector) - 1)))))
+        from segments in Gen.Elements<int[]>([], [512], [0], [100, 412])
+        select new BlockCase(length, seed, batches, new BlockOp(type, sector, segments, 1));
 
     /// <summary>A write is moved and trimmed to end inside the file; other requests go anywhere.</summary>
     private static BlockOp Shape(uint type, ulong sector, int[] segments, int seed, int length)
@@ -160,6 +181,12 @@ public static class BlockArbitraries
 
         return lengths;
     }
+}
+
+/// <summary>Generators for cases that end in a request at a sector no seek can reach.</summary>
+public static class BlockBadSectorArbitraries
+{
+    public static Arbitrary<BlockCase> Cases() => BlockArbitraries.BadSectorCases().ToArbitrary();
 }
 
 /// <summary>Generators for cases that end in a write past the end of the file.</summary>

@@ -3,6 +3,7 @@ using LguestSim.Backends.Simulated;
 using LguestSim.Engine;
 using LguestSim.Engine.Launch;
 using LguestSim.Host.Block;
+using LguestSim.Tests.Property.Infrastructure;
 using Xunit;
 
 namespace LguestSim.Tests.Property.Block;
@@ -20,7 +21,7 @@ public sealed class BlockModelProperties
     /// and used length is the spec's, each barrier flushes before its request touches the file,
     /// SCSI is refused with a warning, and at the end the file equals the model.
     /// </summary>
-    [Property(Arbitrary = new[] { typeof(BlockArbitraries) }, MaxTest = 60)]
+    [Property(Arbitrary = new[] { typeof(BlockArbitraries) }, MaxTest = 60 * PropertyScale.Factor)]
     public void AnyRequests_MatchTheModelDisk(BlockCase c)
     {
         (string path, byte[] initial) = BlockRun.CreateDisk(c.Length, c.DiskSeed);
@@ -67,11 +68,44 @@ public sealed class BlockModelProperties
     }
 
     /// <summary>
+    /// A read or write at a sector whose byte offset overflows a seek ends the run with
+    /// <see cref="GuestFault.BlockBadSector"/>, after everything before it was served; the file
+    /// is the model of the requests before it.
+    /// </summary>
+    [Property(Arbitrary = new[] { typeof(BlockBadSectorArbitraries) }, MaxTest = 20 * PropertyScale.Factor)]
+    public void BadSector_IsFatal_AndLeavesTheFileAsBefore(BlockCase c)
+    {
+        (string path, byte[] initial) = BlockRun.CreateDisk(c.Length, c.DiskSeed);
+        try
+        {
+            BlockMachineResult result;
+            using (FileBlockStore file = FileBlockStore.Open(path))
+            {
+                (result, _) = BlockRun.Run(file, c);
+            }
+
+            Assert.Equal(LauncherExitKind.GuestFault, result.Exit.Kind);
+            Assert.Equal(GuestFault.BlockBadSector, result.Exit.Fault);
+            var model = new DiskModel(initial);
+            foreach (BlockOp op in c.Batches.SelectMany(b => b))
+            {
+                model.Apply(op);
+            }
+
+            Assert.Equal(model.Bytes, File.ReadAllBytes(path));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>
     /// A write that would end past the end of the file ends the run with
     /// <see cref="GuestFault.BlockWritePastEnd"/>, after everything before it was served, and
     /// not a byte of it reaches the file: the file is the model of the requests before it.
     /// </summary>
-    [Property(Arbitrary = new[] { typeof(BlockPastEndArbitraries) }, MaxTest = 30)]
+    [Property(Arbitrary = new[] { typeof(BlockPastEndArbitraries) }, MaxTest = 30 * PropertyScale.Factor)]
     public void WritePastEnd_IsFatal_AndLeavesTheFileAsBefore(BlockCase c)
     {
         (string path, byte[] initial) = BlockRun.CreateDisk(c.Length, c.DiskSeed);

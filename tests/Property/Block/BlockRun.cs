@@ -14,7 +14,10 @@ public sealed record Outcome(BlockOp Op, byte Status, uint UsedLength, byte[] Re
 /// </summary>
 public static class BlockRun
 {
-    public static (BlockMachineResult Result, List<Outcome> Outcomes) Run(IBlockStore store, BlockCase c)
+    /// <param name="store">The store the device serves.</param>
+    /// <param name="c">The requests.</param>
+    /// <param name="acknowledged">Called on the guest, as it sees each request complete, with the request's index.</param>
+    public static (BlockMachineResult Result, List<Outcome> Outcomes) Run(IBlockStore store, BlockCase c, Action<int, Outcome>? acknowledged = null)
     {
         var outcomes = new List<Outcome>();
         BlockMachineResult result = BlockMachine.Run(store, guest =>
@@ -31,7 +34,12 @@ public static class BlockRun
                         Sector = op.Sector,
                         Data = op.Data(),
                         SegmentLengths = op.Segments,
-                        Completed = r => outcomes.Add(new Outcome(op, r.Status, r.UsedLength, r.ReadBack)),
+                        Completed = r =>
+                        {
+                            var outcome = new Outcome(op, r.Status, r.UsedLength, r.ReadBack);
+                            outcomes.Add(outcome);
+                            acknowledged?.Invoke(outcomes.Count - 1, outcome);
+                        },
                     });
                 }
 

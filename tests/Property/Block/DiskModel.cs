@@ -29,6 +29,13 @@ public sealed class DiskModel(byte[] initial)
             return new Expected(VirtioBlkOutHdr.StatusOk, 1, []);
         }
 
+        // A read whose end lies past the largest file offset fails as a whole (preadv's EINVAL,
+        // as readv's was in lguest.c): IOERR, status byte only, buffers untouched.
+        if ((ulong)offset + (ulong)op.Length > long.MaxValue)
+        {
+            return new Expected(VirtioBlkOutHdr.StatusIoErr, 1, new byte[op.Length]);
+        }
+
         // A read returns what the file has from the offset, up to the buffers' size; past the
         // end nothing, and the rest of the buffers keep their (zero) contents.
         byte[] back = new byte[op.Length];

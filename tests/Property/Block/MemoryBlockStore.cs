@@ -13,6 +13,18 @@ public class MemoryBlockStore(byte[] bytes) : IBlockStore
 
     public virtual long ReadAt(GuestMemory memory, ReadOnlySpan<GuestBuffer> buffers, long offset)
     {
+        // pread's EINVAL when offset + length passes the largest file offset.
+        ulong total = 0;
+        foreach (GuestBuffer b in buffers)
+        {
+            total += b.Length;
+        }
+
+        if ((ulong)offset + total > long.MaxValue)
+        {
+            return -22;
+        }
+
         long done = 0;
         foreach (GuestBuffer b in buffers)
         {

@@ -39,7 +39,7 @@ public class DevicePageSnapshotProperties
         };
     }
 
-    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 200)]
+    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 200 * PropertyScale.Factor)]
     public void Page_GuestRewritesHeadersAndHostHalf_EngineViewUnchanged(PageScribble scribble)
     {
         StandardDevices d = StandardDevices.Build(Mem, recording: true);

@@ -61,7 +61,7 @@ public class FeatureProperties
         return bitmap;
     }
 
-    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 200)]
+    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 200 * PropertyScale.Factor)]
     public void Features_AnyOfferedSet_HostHalfMatchesAndAckHalfIsClear(FeatureCase c)
     {
         (RecordingGuestMemory memory, DevicePage page, DeviceRecord d) = Build(c);
@@ -84,7 +84,7 @@ public class FeatureProperties
         Assert.Empty(memory.Violations);
     }
 
-    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 200)]
+    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 200 * PropertyScale.Factor)]
     public void Features_GuestAcksAnything_AcceptedIsSubsetOfOffered(FeatureCase c)
     {
         (_, DevicePage page, DeviceRecord d) = Build(c);
@@ -108,7 +108,7 @@ public class FeatureProperties
         }
     }
 
-    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 150)]
+    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 150 * PropertyScale.Factor)]
     public void Reset_AnyDeviceState_ClearsStatusAcksAndRingsOnly(FeatureCase c)
     {
         (RecordingGuestMemory memory, DevicePage page, DeviceRecord d) = Build(c);

@@ -124,7 +124,10 @@ public static partial class VirtioArbitraries
             (3, Between(0, limit + 2)),
             (1, U64));
 
-        return (from capacity in Gen.Elements(0UL, 1UL, 4096UL, 8192UL, 12345UL)
+        // Small memories, and now and then the largest ones guest memory allows (2 GiB - 1).
+        return (from capacity in Gen.Frequency(
+                    (5, Gen.Elements(0UL, 1UL, 4096UL, 8192UL, 12345UL)),
+                    (1, Gen.Elements((ulong)int.MaxValue, (ulong)int.MaxValue - 4095, 1UL << 30)))
                 from limit in Between(0, capacity)
                 from address in Address(limit)
                 from length in Length(limit, address)
@@ -185,7 +188,7 @@ public static partial class VirtioArbitraries
     }
 
     public static readonly Gen<HostileRing> HostileRingGen =
-        from exp in Gen.Frequency((8, Gen.Choose(0, 4)), (3, Gen.Choose(5, 7)), (1, Gen.Choose(8, 9)))
+        from exp in Gen.Frequency((64, Gen.Choose(0, 4)), (24, Gen.Choose(5, 7)), (8, Gen.Choose(8, 9)), (1, Gen.Elements(10, 15)))
         from pfn in Gen.Choose(0, 3)
         from extraPages in Gen.Choose(0, 3)
         let num = 1 << exp

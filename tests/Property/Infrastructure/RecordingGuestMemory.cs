@@ -12,14 +12,22 @@ public sealed class OutOfLimitAccessException : Exception
 }
 
 /// <summary>
-/// Guest memory over a plain byte array that checks every backing access the engine makes.
+/// Guest memory over a plain byte array that checks every span it hands out against the limit.
 /// </summary>
 /// <remarks>
-/// <see cref="GuestMemory"/> funnels every access, checked or pre-validated, through
+/// <para>
+/// <see cref="GuestMemory"/> funnels every span it makes, checked or pre-validated, through
 /// <see cref="GetSpanCore"/>. Here that method insists the range lies inside <c>[0, Limit)</c>
 /// (not merely inside the larger backing capacity): a violation is recorded and thrown, so
 /// the engine cannot carry on with a bad span and the test sees a non-guest-fault exception.
-/// Reference models read <see cref="Bytes"/> directly, which is not counted as an access.
+/// </para>
+/// <para>
+/// What it cannot see: reads made through a span already handed out. A virtqueue pop takes a
+/// window of the ring and one of <c>[0, Limit)</c> and slices descriptors and buffers out of
+/// them, so for pops this records two windows, not the bytes the pop reads; tests that care
+/// where a chain's buffers lie check the popped buffers themselves. Reference models read
+/// <see cref="Bytes"/> directly, which is not counted as an access.
+/// </para>
 /// </remarks>
 public sealed class RecordingGuestMemory : GuestMemory
 {

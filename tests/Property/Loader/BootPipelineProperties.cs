@@ -4,6 +4,7 @@ using FsCheck.Xunit;
 using LguestSim.Engine;
 using LguestSim.Engine.Abi;
 using LguestSim.Engine.Loader;
+using LguestSim.Tests.Property.Infrastructure;
 using Xunit;
 
 namespace LguestSim.Tests.Property.Loader;
@@ -38,7 +39,7 @@ public sealed class BootPipelineProperties
     /// initrd and tables cannot fit above the kernel, fails with a one-line LauncherException
     /// before writing anything past RAM.
     /// </summary>
-    [Property(Arbitrary = new[] { typeof(BootCaseArbitraries) }, MaxTest = 40)]
+    [Property(Arbitrary = new[] { typeof(BootCaseArbitraries) }, MaxTest = 40 * PropertyScale.Factor)]
     public void Load_WithAnyInitrd_PlacesEverythingOrRefuses(BootCase c)
     {
         ulong mem = c.MemoryMiB * LoaderFixtures.MiB;

@@ -1,3 +1,4 @@
+using LguestSim.Tests.Property.Infrastructure;
 using System.Buffers.Binary;
 using FsCheck;
 using FsCheck.Fluent;
@@ -63,7 +64,7 @@ public sealed class PageTableProperties
     /// of [0, mem) with flags 0x7, map nothing else, and end exactly where the initrd starts.
     /// Only the table range is backed, so any write elsewhere fails the case.
     /// </summary>
-    [Property(Arbitrary = new[] { typeof(PageTableArbitraries) }, MaxTest = 300)]
+    [Property(Arbitrary = new[] { typeof(PageTableArbitraries) }, MaxTest = 300 * PropertyScale.Factor)]
     public void Tables_MapExactlyRam_DirectlyBelowInitrd(PageTableCase c)
     {
         IdentityPageTables tables = IdentityPageTables.Plan(c.MemorySize, c.InitrdLength);
@@ -116,7 +117,7 @@ public sealed class PageTableProperties
     }
 
     /// <summary>When the initrd leaves no room for the tables, planning fails with a one-line LauncherException.</summary>
-    [Property(Arbitrary = new[] { typeof(TooBigInitrdArbitraries) }, MaxTest = 200)]
+    [Property(Arbitrary = new[] { typeof(TooBigInitrdArbitraries) }, MaxTest = 200 * PropertyScale.Factor)]
     public void Tables_ThatDoNotFit_AreALauncherError(PageTableCase c)
     {
         Assert.True(c.InitrdPages > PageTableCase.MaxInitrdPages(c.MemoryMiB), $"generator gave a fitting case: {c}");

@@ -27,7 +27,7 @@ public class GuestPhysicalMemoryTests
         return (backing, new LocalGuestPhysicalMemory(backing));
     }
 
-    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 1000)]
+    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 1000 * PropertyScale.Factor)]
     public void IsInside_AnyValues_MatchesBigIntegerReference(MemoryRange r)
     {
         bool reference = new BigInteger(r.Address) + new BigInteger(r.Length) <= new BigInteger(r.Limit);

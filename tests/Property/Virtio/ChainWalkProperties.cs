@@ -101,11 +101,11 @@ public class ChainWalkProperties
         Assert.Equal(writableBytes, chain.WritableBytes);
     }
 
-    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 500)]
+    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 500 * PropertyScale.Factor)]
     public void Pop_AnyRing_IsTotalAndAgreesWithReference(HostileRing hostile) => CheckTotal(hostile, throughView: false);
 
     /// <summary>The same through a ring view held across every pop: same checks, same answers.</summary>
-    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 300)]
+    [Property(Arbitrary = new[] { typeof(VirtioArbitraries) }, MaxTest = 300 * PropertyScale.Factor)]
     public void Pop_AnyRingThroughOneView_IsTotalAndAgreesWithReference(HostileRing hostile) => CheckTotal(hostile, throughView: true);
 
     private static void CheckTotal(HostileRing hostile, bool throughView)
@@ -117,7 +117,12 @@ public class ChainWalkProperties
         // The guest is dead to the Launcher after a fault, but popping again must stay total.
         PopOutcome again = ring.Pop();
         Assert.True(again.Kind != PopKind.Unexpected, $"pop after the end: {again}");
-        Assert.Empty(ring.Memory.Violations);
+
+        // No Assert.Empty(Violations) here: a pop reads through two windows made once (the
+        // ring, and [0, limit) for the buffers), so the recording memory sees those and nothing
+        // the pop slices out of them. A window past the limit throws inside the pop (an
+        // Unexpected outcome, caught above); each buffer is checked against the limit in
+        // AssertChainInvariants.
 
         // Popping only reads: the guest's descriptor table and avail ring are untouched.
         Assert.Equal(Convert.ToHexString(hostile.DescTable), Convert.ToHexString(ring.Memory.Bytes, (int)hostile.RingAddress, 16 * hostile.Num));

@@ -79,6 +79,9 @@ public sealed class BlockDriver
     /// <summary>Whether barriers were negotiated.</summary>
     public bool Barrier { get; private set; }
 
+    /// <summary>The request queue (after <see cref="Probe"/>): for tests that set NO_INTERRUPT or watch the used index.</summary>
+    public GuestDriverQueue Queue => _queue;
+
     /// <summary>Requests submitted and not yet completed.</summary>
     public int InFlight => _inFlight.Count;
 

@@ -1,4 +1,5 @@
 using FsCheck.Xunit;
+using LguestSim.Tests.Property.Infrastructure;
 using Xunit;
 
 namespace LguestSim.Tests.Property.Devices.ConsoleTests;
@@ -119,7 +120,7 @@ public class ConsoleAbortTests
     /// single byte, or a longer read holding ^C) at any spacing, the device asks to exit exactly
     /// when, and at the read where, the model says.
     /// </summary>
-    [Property(MaxTest = 500)]
+    [Property(MaxTest = 500 * PropertyScale.Factor)]
     public bool ExitMatchesTheSpecRule(byte[] kinds, ushort[] gapsMs, ushort startMs)
     {
         var h = new ConsoleHarness();
