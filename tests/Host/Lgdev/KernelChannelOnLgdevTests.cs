@@ -80,13 +80,7 @@ public sealed class KernelChannelOnLgdevTests : IClassFixture<LgdevServerFixture
         Assert.Equal(ChannelEventKind.Notify, channel.Run().Kind);
 
         // The guest now halts with nothing pending: the owner's run blocks until the break.
-        using var released = new ManualResetEventSlim();
-        var waker = new Thread(() =>
-        {
-            channel.Break();
-            released.Set();
-        }) { IsBackground = true, Name = "test waker" };
-        waker.Start();
+        ManualResetEventSlim released = BreakFromAnotherThread(channel); // not disposed: a waker still held would Set it later
         Assert.Equal(ChannelEvent.Broken, channel.Run());
 
         // lg.ko holds the breaker until the Launcher has serviced input and said BREAK 0.
@@ -104,13 +98,7 @@ public sealed class KernelChannelOnLgdevTests : IClassFixture<LgdevServerFixture
     {
         KernelChannel channel = Booted();
         Assert.Equal(ChannelEventKind.Notify, channel.Run().Kind);
-        using var released = new ManualResetEventSlim();
-        var waker = new Thread(() =>
-        {
-            channel.Break();
-            released.Set();
-        }) { IsBackground = true, Name = "test waker" };
-        waker.Start();
+        ManualResetEventSlim released = BreakFromAnotherThread(channel); // not disposed: a waker still held would Set it later
         Assert.Equal(ChannelEvent.Broken, channel.Run());
         Assert.False(released.IsSet);
 
@@ -137,6 +125,19 @@ public sealed class KernelChannelOnLgdevTests : IClassFixture<LgdevServerFixture
 
         // The owner still runs the guest.
         Assert.Equal(ChannelEvent.Notify(Entry), channel.Run());
+    }
+
+    /// <summary>Calls <see cref="KernelChannel.Break"/> on a thread of its own, as the Waker does; the event is set when it returns.</summary>
+    private static ManualResetEventSlim BreakFromAnotherThread(KernelChannel channel)
+    {
+        var released = new ManualResetEventSlim();
+        var waker = new Thread(() =>
+        {
+            channel.Break();
+            released.Set();
+        }) { IsBackground = true, Name = "test waker" };
+        waker.Start();
+        return released;
     }
 
     private static Exception? Record(Action action)

@@ -73,32 +73,8 @@ public sealed class BlockModelProperties
     /// is the model of the requests before it.
     /// </summary>
     [Property(Arbitrary = new[] { typeof(BlockBadSectorArbitraries) }, MaxTest = 20 * PropertyScale.Factor)]
-    public void BadSector_IsFatal_AndLeavesTheFileAsBefore(BlockCase c)
-    {
-        (string path, byte[] initial) = BlockRun.CreateDisk(c.Length, c.DiskSeed);
-        try
-        {
-            BlockMachineResult result;
-            using (FileBlockStore file = FileBlockStore.Open(path))
-            {
-                (result, _) = BlockRun.Run(file, c);
-            }
-
-            Assert.Equal(LauncherExitKind.GuestFault, result.Exit.Kind);
-            Assert.Equal(GuestFault.BlockBadSector, result.Exit.Fault);
-            var model = new DiskModel(initial);
-            foreach (BlockOp op in c.Batches.SelectMany(b => b))
-            {
-                model.Apply(op);
-            }
-
-            Assert.Equal(model.Bytes, File.ReadAllBytes(path));
-        }
-        finally
-        {
-            File.Delete(path);
-        }
-    }
+    public void BadSector_IsFatal_AndLeavesTheFileAsBefore(BlockCase c) =>
+        AssertFatal_FileIsTheModelOfWhatCameBefore(c, GuestFault.BlockBadSector);
 
     /// <summary>
     /// A write that would end past the end of the file ends the run with
@@ -106,7 +82,14 @@ public sealed class BlockModelProperties
     /// not a byte of it reaches the file: the file is the model of the requests before it.
     /// </summary>
     [Property(Arbitrary = new[] { typeof(BlockPastEndArbitraries) }, MaxTest = 30 * PropertyScale.Factor)]
-    public void WritePastEnd_IsFatal_AndLeavesTheFileAsBefore(BlockCase c)
+    public void WritePastEnd_IsFatal_AndLeavesTheFileAsBefore(BlockCase c) =>
+        AssertFatal_FileIsTheModelOfWhatCameBefore(c, GuestFault.BlockWritePastEnd);
+
+    /// <summary>
+    /// Runs <paramref name="c"/> on a real file: the run ends with <paramref name="fault"/>, and the
+    /// file, of its original length, is the model of the requests before the faulting one.
+    /// </summary>
+    private static void AssertFatal_FileIsTheModelOfWhatCameBefore(BlockCase c, GuestFault fault)
     {
         (string path, byte[] initial) = BlockRun.CreateDisk(c.Length, c.DiskSeed);
         try
@@ -118,7 +101,7 @@ public sealed class BlockModelProperties
             }
 
             Assert.Equal(LauncherExitKind.GuestFault, result.Exit.Kind);
-            Assert.Equal(GuestFault.BlockWritePastEnd, result.Exit.Fault);
+            Assert.Equal(fault, result.Exit.Fault);
             var model = new DiskModel(initial);
             foreach (BlockOp op in c.Batches.SelectMany(b => b))
             {
