@@ -62,53 +62,26 @@ public sealed class Launcher : IDeviceContext
     public bool SettleDevicesAtBreak { get; init; }
 
     /// <summary>Runs the guest until it dies, faults, reboots or a device asks to exit.</summary>
-    /// <remarks>lguest.c <c>run_guest()</c>.</remarks>
+    /// <remarks>lguest.c <c>run_guest()</c>. Every way out but a guest fault goes through <see cref="Finish"/>.</remarks>
     public LauncherExit Run()
     {
+        LauncherExit exit;
         try
         {
-            while (true)
-            {
-                ChannelEvent ev = _channel.Run();
-                switch (ev.Kind)
-                {
-                    case ChannelEventKind.Notify:
-                        _observer.OnNotify(ev.Address);
-                        HandleOutput(ev.Address);
-                        break;
-                    case ChannelEventKind.Died:
-                        SettleDevices();
-                        return new LauncherExit(LauncherExitKind.GuestDied, 1, ev.Reason ?? "guest died");
-                    case ChannelEventKind.Restart:
-                        SettleDevices();
-                        return new LauncherExit(LauncherExitKind.Restart, 0, "guest asked to reboot");
-                    case ChannelEventKind.Break:
-                        if (SettleDevicesAtBreak)
-                        {
-                            SettleDevices();
-                        }
-
-                        HandleInput();
-                        _channel.ReleaseBreak();
-                        break;
-                }
-
-                if (_requestedExit is { } exit)
-                {
-                    SettleDevices();
-                    return exit;
-                }
-            }
+            exit = RunUntilExit();
         }
         catch (GuestFaultException e)
         {
-            return new LauncherExit(LauncherExitKind.GuestFault, 1, e.Detail, e.Fault);
+            return FaultExit(e);
         }
+
+        return Finish(exit);
     }
 
     /// <summary>
-    /// A way out of the run other than <see cref="Run"/>'s own (a host failure under it): a
-    /// fault a device's thread hit first still ends the run as that fault.
+    /// The end of a run: a fault a device's own thread hit first (<see cref="VirtioDevice.Settle"/>)
+    /// still ends the run as that fault, whether the guest died, rebooted, a device asked to exit,
+    /// or a host failure ended the run under <see cref="Run"/>.
     /// </summary>
     /// <param name="exit">How the run would end otherwise.</param>
     /// <returns><paramref name="exit"/>, or the pending guest fault.</returns>
@@ -121,7 +94,42 @@ public sealed class Launcher : IDeviceContext
         }
         catch (GuestFaultException e)
         {
-            return new LauncherExit(LauncherExitKind.GuestFault, 1, e.Detail, e.Fault);
+            return FaultExit(e);
+        }
+    }
+
+    private static LauncherExit FaultExit(GuestFaultException e) => new(LauncherExitKind.GuestFault, 1, e.Detail, e.Fault);
+
+    private LauncherExit RunUntilExit()
+    {
+        while (true)
+        {
+            ChannelEvent ev = _channel.Run();
+            switch (ev.Kind)
+            {
+                case ChannelEventKind.Notify:
+                    _observer.OnNotify(ev.Address);
+                    HandleOutput(ev.Address);
+                    break;
+                case ChannelEventKind.Died:
+                    return new LauncherExit(LauncherExitKind.GuestDied, 1, ev.Reason ?? "guest died");
+                case ChannelEventKind.Restart:
+                    return new LauncherExit(LauncherExitKind.Restart, 0, "guest asked to reboot");
+                case ChannelEventKind.Break:
+                    if (SettleDevicesAtBreak)
+                    {
+                        SettleDevices();
+                    }
+
+                    HandleInput();
+                    _channel.ReleaseBreak();
+                    break;
+            }
+
+            if (_requestedExit is { } exit)
+            {
+                return exit;
+            }
         }
     }
 
