@@ -74,6 +74,9 @@ public sealed class SimulationOptions
     /// none, for a person at a terminal): a guest still running then dies with a reason saying so.
     /// </summary>
     public TimeSpan RunTimeout { get; init; } = DefaultRunTimeout;
+
+    /// <summary>What a guest fault does: end the run (default, lguest's behaviour) or isolate the faulting device.</summary>
+    public GuestErrorMode GuestErrors { get; init; }
 }
 
 /// <summary>What a simulation produced.</summary>
@@ -184,11 +187,16 @@ public static class SimulationRunner
             },
             CreateChannel = setup =>
             {
-                guest = new ScenarioGuest(scenario, firstStep, host, transcript, new Guest.LocalGuestPhysicalMemory(setup.Memory), mem);
+                guest = new ScenarioGuest(scenario, firstStep, host, transcript, new Guest.LocalGuestPhysicalMemory(setup.Memory), mem)
+                {
+                    // The simulator's own knowledge, not the guest's: see ScenarioGuest.IsIsolated.
+                    IsIsolated = descriptor => setup.Devices.Any(d => d.IsIsolated && d.Record.DescriptorAddress == descriptor),
+                };
                 return new SimulatedChannel(guest.Run) { HaltTimeout = options.HaltTimeout, Deadline = deadline };
             },
             CreateWaker = options.CreateWaker,
             SettleDevicesAtBreak = true,
+            GuestErrors = options.GuestErrors,
             CreateObserver = setup => new TranscriptObserver(transcript, setup.Page, setup.Devices),
         };
         MachineOutcome outcome = Machine.Run(description);
@@ -336,6 +344,9 @@ public static class SimulationRunner
         public void OnEarlyOutput(ReadOnlySpan<byte> text) => transcript.Line($"early> {T.Quote(text)}");
 
         public void OnWarning(string message) => transcript.Line($"launcher: warning: {message}");
+
+        public void OnIsolated(VirtioDevice device, GuestFaultException fault) =>
+            transcript.Line($"launcher: {device.Name} isolated: guest fault {fault.Fault}: {fault.Detail}");
 
         private static int IndexOf(VirtioDevice device, Virtqueue queue)
         {
