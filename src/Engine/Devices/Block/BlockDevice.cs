@@ -141,15 +141,28 @@ public sealed class BlockDevice : VirtioDevice, IDisposable
 
     /// <summary>
     /// Isolate mode: park the worker (it returns only once the request in hand, if any, is
-    /// done), write what it still had to say, and drop its fault and the interrupts still owed
-    /// for the old ring: the device is not served again before the guest resets it.
+    /// done), write what it still had to say, raise the interrupts still owed for requests it
+    /// completed before it stopped (their used entries are on the ring), and drop its fault:
+    /// the device is not served again before the guest resets it.
     /// </summary>
     public override void OnIsolated(IDeviceContext context)
     {
         _worker?.Quiesce();
         WriteWarnings(context);
         _done.ClearFault();
-        _done.TakeCompleted();
+        for (int completed = _done.TakeCompleted(); completed > 0; completed--)
+        {
+            try
+            {
+                context.TriggerIrq(Queue);
+            }
+            catch (GuestFaultException)
+            {
+                // The kernel refused the irq (a page rewritten by the guest): the device is
+                // isolated already, and the rest of the owed interrupts would be refused too.
+                break;
+            }
+        }
     }
 
     /// <summary>
