@@ -92,7 +92,11 @@ public static class Machine
             channel.Initialize(setup.PfnLimit, setup.PageDirectory, setup.Entry);
             waker = description.CreateWaker?.Invoke(channel) ?? new Waker(channel);
             ILauncherObserver observer = description.CreateObserver?.Invoke(setup) ?? NullObserver.Instance;
-            var launcher = new Launcher(channel, page, devices, waker, observer) { SettleDevicesAtBreak = description.SettleDevicesAtBreak };
+            var launcher = new Launcher(channel, page, devices, waker, observer) 
+            {
+                SettleDevicesAtBreak = description.SettleDevicesAtBreak,
+                GuestErrors = description.GuestErrors,
+            };
             LauncherExit exit;
             try
             {
@@ -154,6 +158,10 @@ public static class Machine
         }
 
         public void OnEarlyOutput(ReadOnlySpan<byte> text)
+        {
+        }
+
+        public void OnIsolated(VirtioDevice device, GuestFaultException fault)
         {
         }
 
