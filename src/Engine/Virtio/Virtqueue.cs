@@ -67,7 +67,6 @@ public sealed class Virtqueue
         // (guest_limit never shrinks), and its offset fits an int.
         memory.GetSpan(_ringAddress, (ulong)_layout.TotalSize);
         _ringOffset = (int)_ringAddress;
-        HasHandler = hasHandler;
         if (!hasHandler)
         {
             SetUsedFlags(VringRingHeader.UsedNoNotify);
@@ -82,9 +81,6 @@ public sealed class Virtqueue
 
     /// <summary>Guest-physical address of the ring (<c>pfn * 4096</c>).</summary>
     public ulong RingAddress => _ringAddress;
-
-    /// <summary>Whether an output handler serves notifies of this queue.</summary>
-    public bool HasHandler { get; }
 
     /// <summary>The Launcher's private <c>last_avail_idx</c>.</summary>
     public ushort LastAvailIndex => _lastAvailIdx;
