@@ -21,6 +21,6 @@ public interface ILauncherObserver
     /// <summary>Early console output (a notify that matched no device).</summary>
     void OnEarlyOutput(ReadOnlySpan<byte> text);
 
-    /// <summary>A warning; the Launcher carries on. The block worker thread reports its own (SCSI unsupported).</summary>
+    /// <summary>A warning; the Launcher carries on. Always on the run loop: the block worker's own (SCSI unsupported) are handed to it first.</summary>
     void OnWarning(string message);
 }
