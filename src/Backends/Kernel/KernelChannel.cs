@@ -31,9 +31,6 @@ namespace LguestSim.Backends.Kernel;
 /// </remarks>
 public sealed class KernelChannel : ILguestChannel
 {
-    /// <summary>The device a Launcher opens when not told otherwise.</summary>
-    public const string DefaultDevicePath = "/dev/lguest";
-
     /// <summary>The death reason is read into a zeroed buffer of this size, at most one byte less (spec §6.1).</summary>
     private const int ReasonBufferSize = 1024;
 
@@ -51,9 +48,6 @@ public sealed class KernelChannel : ILguestChannel
         _path = path;
         _guestBase = guestBase;
     }
-
-    /// <summary>The device file this channel talks to.</summary>
-    public string DevicePath => _path;
 
     /// <summary>
     /// Opens <paramref name="devicePath"/> read/write (close-on-exec) for a guest whose physical

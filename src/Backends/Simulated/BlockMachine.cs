@@ -140,7 +140,7 @@ public static class BlockMachine
         {
         }
 
-        // Called on the run loop and on the block worker thread.
+        // Called on the run loop only (the block worker hands its warnings to it); the lock is for readers on other threads.
         public void OnWarning(string message)
         {
             lock (_warnings)

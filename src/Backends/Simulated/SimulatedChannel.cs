@@ -22,7 +22,7 @@ namespace LguestSim.Backends.Simulated;
 /// </para>
 /// <para>
 /// The hand-off between the guest and the run loop wakes only the side that must act, and
-/// each side spins a few microseconds before it sleeps: a vcpu exit and re-entry cost a
+/// each side spins up to 20 µs before it sleeps: a vcpu exit and re-entry cost a
 /// microsecond or two, a sleep and wake-up between two threads tens of them.
 /// </para>
 /// <para>

@@ -36,9 +36,6 @@ public readonly record struct BootParams(
     /// <summary>Offset of <c>e820_map[0]</c>.</summary>
     public const int E820MapOffset = 0x2D0;
 
-    /// <summary>Offset of the setup header (<c>hdr.setup_sects</c>).</summary>
-    public const int SetupHeaderOffset = 0x1F1;
-
     /// <summary>Offset of <c>hdr.setup_sects</c> (u8).</summary>
     public const int SetupSectsOffset = 0x1F1;
 

@@ -38,34 +38,6 @@ public enum VirtioStatus : byte
     Failed = 0x80,
 }
 
-/// <summary>Request words written to <c>/dev/lguest</c>.</summary>
-/// <remarks>Spec §2.2.</remarks>
-public enum LguestRequest : uint
-{
-    /// <summary><c>LHREQ_INITIALIZE</c>: base, pfnlimit, pgdir, start.</summary>
-    Initialize = 0,
-
-    /// <summary><c>LHREQ_GETDMA</c>: obsolete, EINVAL.</summary>
-    GetDma = 1,
-
-    /// <summary><c>LHREQ_IRQ</c>: irq.</summary>
-    Irq = 2,
-
-    /// <summary><c>LHREQ_BREAK</c>: on.</summary>
-    Break = 3,
-}
-
-/// <summary>Hypercalls of the guest the Launcher can observe.</summary>
-/// <remarks>Spec §8.1.</remarks>
-public enum LguestHypercall : uint
-{
-    /// <summary><c>LHCALL_SHUTDOWN</c>: message address, POWEROFF (1) or RESTART (2).</summary>
-    Shutdown = 2,
-
-    /// <summary><c>LHCALL_NOTIFY</c>: a guest-physical address.</summary>
-    Notify = 17,
-}
-
 /// <summary>Fixed numbers of the lguest memory layout.</summary>
 /// <remarks>Spec §1.1.</remarks>
 public static class LguestLayout

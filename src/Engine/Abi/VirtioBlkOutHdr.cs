@@ -4,7 +4,7 @@ namespace LguestSim.Engine.Abi;
 
 /// <summary><c>struct virtio_blk_outhdr</c>: the 16-byte header of every block request.</summary>
 /// <remarks>Spec §5.3. type u32 @0, ioprio u32 @4, sector u64 @8. Alignment 4.</remarks>
-/// <param name="Type">IN 0, OUT bit 1, SCSI_CMD bit 2, BARRIER bit 0x80000000.</param>
+/// <param name="Type">IN 0; flag bits OUT 1, SCSI_CMD 2, BARRIER 0x80000000.</param>
 /// <param name="IoPrio">Request priority.</param>
 /// <param name="Sector">Start sector in 512-byte units.</param>
 public readonly record struct VirtioBlkOutHdr(uint Type, uint IoPrio, ulong Sector)

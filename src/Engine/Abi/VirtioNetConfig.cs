@@ -14,9 +14,6 @@ public readonly record struct VirtioNetConfig(ulong Mac)
     /// <summary><c>VIRTIO_NET_F_MAC</c>.</summary>
     public const int FeatureMac = 5;
 
-    /// <summary><c>VIRTIO_NET_F_GSO</c>.</summary>
-    public const int FeatureGso = 6;
-
     /// <summary>Builds the config from 6 MAC bytes.</summary>
     public static VirtioNetConfig FromBytes(ReadOnlySpan<byte> mac) => Read(mac);
 

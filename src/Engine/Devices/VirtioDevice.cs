@@ -85,9 +85,10 @@ public abstract class VirtioDevice
     /// <summary>
     /// Run loop: lets work the device handed to a thread of its own (the block worker) finish
     /// everything the guest has kicked so far, reports what that work has to say, and throws
-    /// the guest fault it hit, if it hit one. The Launcher calls it on every way out of a run,
-    /// so such a fault is never lost to a power-off or a reboot that came first (in isolate mode:
-    /// every device but an isolated one, whose fault was taken when it was isolated).
+    /// the guest fault it hit, if it hit one. The Launcher calls it on every way out of a run but
+    /// a guest fault of its own, so such a fault is never lost to a power-off or a reboot that
+    /// came first (in isolate mode: every device but an isolated one, whose fault was taken when
+    /// it was isolated).
     /// </summary>
     /// <exception cref="GuestFaultException">The fault that ended the device's own thread.</exception>
     public virtual void Settle(IDeviceContext context)

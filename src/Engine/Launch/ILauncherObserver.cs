@@ -27,6 +27,6 @@ public interface ILauncherObserver
     /// </summary>
     void OnIsolated(VirtioDevice device, GuestFaultException fault);
 
-    /// <summary>A warning; the Launcher carries on. The block worker thread reports its own (SCSI unsupported).</summary>
+    /// <summary>A warning; the Launcher carries on. Always on the run loop: the block worker's own (SCSI unsupported) are handed to it first.</summary>
     void OnWarning(string message);
 }

@@ -13,8 +13,9 @@ namespace LguestSim.Engine.Launch;
 /// <remarks>
 /// <para>
 /// Spec §6; lguest.c <c>run_guest()</c>, <c>handle_output()</c>, <c>handle_input()</c>.
-/// Everything here happens on one thread. The Waker is the only other thread that talks
-/// to the channel, and only to break a run so that input gets serviced here.
+/// Everything here runs on the run loop's thread, except <see cref="Memory"/>, which the block
+/// worker reads too. The Waker is the only other thread that talks to the channel, and only to
+/// break a run so that input gets serviced here.
 /// </para>
 /// <para>
 /// In <see cref="GuestErrorMode.Exit"/> (the default) a <see cref="GuestFaultException"/> from

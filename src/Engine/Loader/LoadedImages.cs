@@ -14,7 +14,7 @@ public enum KernelFormat
 }
 
 /// <summary>One named range of guest-physical memory the loader filled or reserved.</summary>
-/// <param name="Name">What lives there, e.g. "kernel vmlinux: PT_LOAD segment 0".</param>
+/// <param name="Name">What lives there, e.g. "kernel vmlinux segment 0".</param>
 /// <param name="Address">First byte.</param>
 /// <param name="Length">Bytes occupied (for an ELF segment, <c>max(p_filesz, p_memsz)</c>).</param>
 public readonly record struct GuestRegion(string Name, ulong Address, ulong Length)

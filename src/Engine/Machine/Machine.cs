@@ -34,7 +34,8 @@ public sealed record MachineOutcome(LauncherExit Exit, MachineSetup Setup);
 /// <summary>
 /// The one place a machine is put together: guest memory, device page, devices, boot image,
 /// channel, Waker and Launcher, and taken apart again in the one order that lets every thread
-/// finish. The simulator, the real runner, the benches and the tests all come through here.
+/// finish. The simulator, the real runner, <c>bench block</c> and the machine-level tests come
+/// through here (<c>bench vring</c> and the device tests drive a queue or a device directly).
 /// </summary>
 /// <remarks>lguest.c <c>main()</c> from the device setup on.</remarks>
 public static class Machine

@@ -36,8 +36,8 @@ public abstract class GuestMemory
     /// <summary>Creates the view over a managed array (the whole array is the capacity).</summary>
     /// <remarks>
     /// The array is kept here so that the hot path reaches it without a virtual call: a queue
-    /// takes two spans per pass over its ring (the ring, and a window on <c>[0, Limit)</c> its
-    /// chains' buffers are sliced from). Other backings go through <see cref="GetSpanCore"/>.
+    /// takes one span per pass over its ring (a window on <c>[0, Limit)</c>, from which the ring
+    /// and its chains' buffers are sliced). Other backings go through <see cref="GetSpanCore"/>.
     /// </remarks>
     private protected GuestMemory(byte[] array, ulong limit)
         : this((ulong)array.LongLength, limit)
@@ -98,8 +98,9 @@ public abstract class GuestMemory
 
     /// <summary>
     /// The span for a range the caller already knows to be valid: a ring proven addressable
-    /// when its queue was made, or <c>[0, Limit)</c> itself. Checked again cheaply by the span
-    /// itself, never unchecked.
+    /// when its queue was made, or <c>[0, Limit)</c> itself. Over a managed array the span checks
+    /// it again cheaply; over other backings (<see cref="GetSpanCore"/>) nothing does, so callers
+    /// must pass only such ranges.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal Span<byte> GetValidatedSpan(ulong address, uint length) =>

@@ -46,7 +46,7 @@ public sealed class Virtqueue
     /// Whether the queue has an output handler. Spec §4.8: a queue without one gets
     /// <c>VRING_USED_F_NO_NOTIFY</c> at creation (never the case in this Launcher's devices).
     /// </param>
-    /// <exception cref="ArgumentOutOfRangeException">The size is not a power of two.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The size is not a power of two from 1 to 32768.</exception>
     /// <exception cref="GuestFaultException">The ring is not inside guest memory (a Launcher bug, not a guest one).</exception>
     public Virtqueue(GuestMemory memory, LguestVqConfig config, bool hasHandler = true)
     {
@@ -67,7 +67,6 @@ public sealed class Virtqueue
         // (guest_limit never shrinks), and its offset fits an int.
         memory.GetSpan(_ringAddress, (ulong)_layout.TotalSize);
         _ringOffset = (int)_ringAddress;
-        HasHandler = hasHandler;
         if (!hasHandler)
         {
             SetUsedFlags(VringRingHeader.UsedNoNotify);
@@ -82,9 +81,6 @@ public sealed class Virtqueue
 
     /// <summary>Guest-physical address of the ring (<c>pfn * 4096</c>).</summary>
     public ulong RingAddress => _ringAddress;
-
-    /// <summary>Whether an output handler serves notifies of this queue.</summary>
-    public bool HasHandler { get; }
 
     /// <summary>The Launcher's private <c>last_avail_idx</c>.</summary>
     public ushort LastAvailIndex => _lastAvailIdx;
@@ -170,7 +166,8 @@ public sealed class Virtqueue
 
     /// <summary>
     /// Follows a chain from <paramref name="head"/>, copying each descriptor once and
-    /// checking the copy. At most <c>num</c> descriptors are visited.
+    /// checking the copy. At most <c>num</c> are taken; a <c>num + 1</c>-th is read and checked
+    /// only to find the loop.
     /// </summary>
     /// <remarks>
     /// The checks come in lguest.c's order for each descriptor (bounds, readable-after-writable,

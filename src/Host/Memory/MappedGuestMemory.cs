@@ -78,7 +78,8 @@ public sealed class MappedGuestMemory : GuestMemory, IDisposable
     {
         ObjectDisposedException.ThrowIf(_region.IsClosed, this);
 
-        // SAFETY: the base class proved [offset, offset + length) lies below Capacity, which is
+        // SAFETY: the base class proved [offset, offset + length) lies below Capacity (GetSpan; or,
+        // for GetValidatedSpan, the queue proved its ring when made, or it is [0, Limit)), which is
         // the mapping's length; the mapping stays until Dispose, which callers do only after
         // every user of guest memory has stopped (see the remarks), and a span asked for after
         // it is refused above.

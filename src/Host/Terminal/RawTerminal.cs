@@ -48,18 +48,6 @@ public sealed class RawTerminal : IDisposable
         _onUnhandled = (_, _) => Restore();
     }
 
-    /// <summary>Whether the saved settings have been put back.</summary>
-    public bool IsRestored
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _restored;
-            }
-        }
-    }
-
     /// <summary>
     /// If <paramref name="terminal"/> is a terminal (tcgetattr succeeds), saves its settings,
     /// hooks the restore to every way out, and clears ISIG, ICANON and ECHO. Otherwise

@@ -22,7 +22,7 @@ public sealed class DifferentialTests
     {
         ["fault-net-tap-read-eof"] = "a real tap's read never returns 0 bytes: the host end the scenario needs cannot happen with a real Launcher",
         ["net-ping"] = "its host end is sim's in-memory IPv4 host (host-ip=); for real, the host kernel answers, with its own ARP "
-            + "timing, IP ids and checksums, so the frames the guest sees differ by design (the real ping is LgdevPingTests' job)",
+            + "timing, IP ids and checksums, so the frames the guest sees differ by design (the real ping is RunPingTests' job)",
     };
 
     /// <summary>Scenarios whose ending is compared by its kind and message prefix only, and why.</summary>

@@ -22,9 +22,9 @@ public sealed class OutOfLimitAccessException : Exception
 /// the engine cannot carry on with a bad span and the test sees a non-guest-fault exception.
 /// </para>
 /// <para>
-/// What it cannot see: reads made through a span already handed out. A virtqueue pop takes a
-/// window of the ring and one of <c>[0, Limit)</c> and slices descriptors and buffers out of
-/// them, so for pops this records two windows, not the bytes the pop reads; tests that care
+/// What it cannot see: reads made through a span already handed out. A virtqueue pass takes
+/// one window, <c>[0, Limit)</c>, and slices the ring, descriptors and buffers out of it, so
+/// for pops this records that one window, not the bytes the pop reads; tests that care
 /// where a chain's buffers lie check the popped buffers themselves. Reference models read
 /// <see cref="Bytes"/> directly, which is not counted as an access.
 /// </para>

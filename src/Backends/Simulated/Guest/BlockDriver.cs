@@ -191,8 +191,8 @@ public sealed class BlockDriver
         // The device's worker thread returns requests one by one, and how many of them one
         // interrupt finds depends on thread timing. So nothing is reported until every request
         // in flight is back, and then all of them, in submission order: the transcript reads
-        // the same however the completions were batched (and any message the worker printed
-        // for this batch comes before all of it).
+        // the same however the completions were batched (and any message the worker handed the
+        // run loop for this batch comes before all of it).
         if (_returned.Count < _inFlight.Count)
         {
             return;

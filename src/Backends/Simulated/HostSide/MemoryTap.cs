@@ -22,9 +22,6 @@ public sealed class MemoryTap : ITap
     private readonly object _gate = new();
     private readonly Queue<byte[]> _toGuest = new();
     private readonly Queue<byte[]> _fromGuest = new();
-
-    /// <summary>Frames the guest sent that were dropped because the host side's queue was full.</summary>
-    public long Dropped { get; private set; }
     private readonly byte[] _mac;
     private readonly QueueInputSource _source;
     private HostIpResponder? _responder;
@@ -167,10 +164,6 @@ public sealed class MemoryTap : ITap
             if (_fromGuest.Count < MaxQueued)
             {
                 _fromGuest.Enqueue(frame);
-            }
-            else
-            {
-                Dropped++;
             }
         }
 

@@ -283,9 +283,17 @@ public sealed class ScenarioGuest
     /// <summary>virtio_net's probe (a <see cref="GuestDrivers"/> row).</summary>
     internal bool ProbeNet(BusDevice device)
     {
-        _net = new NetDriver(_guest, device);
-        _ip = null;
-        return _net.Probe();
+        var driver = new NetDriver(_guest, device);
+
+        // The net verbs drive the first net device, whose tap the host.net.* verbs use too;
+        // any other is probed and left alone.
+        if (_bus!.Devices.First(d => d.Type == VirtioDeviceType.Net) == device)
+        {
+            _net = driver;
+            _ip = null;
+        }
+
+        return driver.Probe();
     }
 
     private void ResetAndReprobe(string name)
