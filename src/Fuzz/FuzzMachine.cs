@@ -99,6 +99,12 @@ public sealed class FuzzMachine : IDisposable
     /// <summary>Where everything is.</summary>
     public FuzzLayout Layout { get; }
 
+    /// <summary>Keep <see cref="LastRun"/> (replays do; the fuzz loop does not).</summary>
+    public bool RecordRun { get; set; }
+
+    /// <summary>With <see cref="RecordRun"/>: the used entries the last run made (as the model foresaw them) and its early output.</summary>
+    public IReadOnlyList<string> LastRun { get; private set; } = [];
+
     /// <summary>Machines built so far (1 + rebuilds after sticky device state).</summary>
     public int Builds { get; private set; } = 1;
 
@@ -139,6 +145,14 @@ public sealed class FuzzMachine : IDisposable
         }
 
         FuzzVerdict verdict = unexpected is not null ? FuzzVerdict.Fail(FuzzOracle.Crash, unexpected) : Check(ExitOverride?.Invoke(exit) ?? exit);
+        if (RecordRun)
+        {
+            LastRun = [
+                .. _model.Completions.Select(c => $"used: {Layout.Name(c.Device)} vq{c.Queue} head {c.Head} len {c.Length}"),
+                .. _observer.Early.Bytes > 0 ? new[] { $"early console: {_observer.Early.Bytes} bytes" } : [],
+            ];
+        }
+
         Restore(exit, !verdict.Ok);
         return verdict;
     }

@@ -22,6 +22,7 @@ public static class FuzzReplay
     {
         (FuzzDevice device, GuestErrorMode mode, FuzzClass cls) = FuzzScenario.ParseHeader(text, file);
         using var machine = new FuzzMachine(device);
+        machine.RecordRun = true;
         plant?.Invoke(machine);
         FuzzProgram program = FuzzScenario.ParseProgram(text, file, machine.Layout, device, cls);
         FuzzVerdict verdict = machine.Run(program, mode);
@@ -30,6 +31,11 @@ public static class FuzzReplay
         foreach (FuzzStep s in program.Steps)
         {
             sb.Append("guest: ").Append(FuzzScenario.StepText(s, machine.Layout)).Append('\n');
+        }
+
+        foreach (string line in machine.LastRun)
+        {
+            sb.Append(line).Append('\n');
         }
 
         sb.Append(verdict.Ok ? $"launcher: ended {verdict.Reason}\noracles: ok\n" : $"oracles: FAIL {verdict.Oracle}: {verdict.Reason}\n");

@@ -22,7 +22,8 @@ internal enum ModelEnd : byte
 /// <param name="Length">The used length the spec fixes.</param>
 /// <param name="Writable">The chain's writable bytes.</param>
 /// <param name="Device">Index of the device.</param>
-internal readonly record struct ModelCompletion(ulong Element, ushort Head, uint Length, ulong Writable, int Device);
+/// <param name="Queue">Index of the queue.</param>
+internal readonly record struct ModelCompletion(ulong Element, ushort Head, uint Length, ulong Writable, int Device, int Queue);
 
 /// <summary>
 /// An independent model of what the Launcher must do, written from the spec alone (§3 device
@@ -713,7 +714,7 @@ internal sealed class ReferenceModel
         BinaryPrimitives.WriteUInt16LittleEndian(_mem.AsSpan((int)q.Used + 2, 2), (ushort)(idx + 1));
         Mark(elem, 8);
         Mark(q.Used + 2, 2);
-        Completions.Add(new ModelCompletion(elem, head, length, writable, device));
+        Completions.Add(new ModelCompletion(elem, head, length, writable, device, Array.IndexOf(_devices[device].Queues, q)));
     }
 
     private void Mark(ulong address, ulong length)
