@@ -1,3 +1,4 @@
+using LguestSim.Engine.Launch;
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;

@@ -149,6 +149,7 @@ internal static class RunCommand
                 CreateChannel = _ => opened,
                 CreateWaker = c => new PollWaker(c),
                 CreateObserver = _ => new Observer(stdout, verbose),
+                GuestErrors = cl.GuestErrors,
             });
             return outcome.Exit;
         }
@@ -191,6 +192,9 @@ internal static class RunCommand
         }
 
         public void OnWarning(string message) => Console.Error.WriteLine($"{Program}: warning: {message}");
+
+        public void OnIsolated(VirtioDevice device, GuestFaultException fault) =>
+            Console.Error.WriteLine($"{Program}: {device.Name} isolated: guest fault {fault.Fault}: {fault.Detail}");
 
         private static int IndexOf(VirtioDevice device, Virtqueue queue)
         {

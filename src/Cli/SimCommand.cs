@@ -57,6 +57,12 @@ internal static class SimCommand
         {
             Description = "Write every frame crossing the net device(s), both directions, to this classic pcap file (Ethernet), for tcpdump -r or tshark -r.",
         };
+        var guestErrors = new Option<string>("--guest-errors")
+        {
+            Description = "What a guest protocol violation does: exit (default; lguest's behaviour: the run ends, exit status 1) or isolate "
+                + "(the faulting device stops being served until the guest resets it; everything else keeps running).",
+            DefaultValueFactory = _ => "exit",
+        };
         Option<string> consoleOption = ConsoleChoice.CreateOption();
         Option<bool> crashOption = ConsoleChoice.CreateCrashOption();
 
@@ -70,6 +76,7 @@ internal static class SimCommand
         command.Options.Add(pcap);
         command.Options.Add(consoleOption);
         command.Options.Add(crashOption);
+        command.Options.Add(guestErrors);
         command.SetAction(parse => Run(
             parse.GetValue(scenario),
             parse.GetValue(block),
@@ -81,12 +88,19 @@ internal static class SimCommand
             parse.GetValue(consoleOption) ?? "sim",
             parse.GetValue(crashOption),
             parse.GetValue(tunnet) ?? [],
-            parse.GetValue(pcap)));
+            parse.GetValue(pcap),
+            parse.GetValue(guestErrors) ?? "exit"));
         return command;
     }
 
-    private static int Run(FileInfo? scenarioFile, FileInfo? blockFile, FileInfo? transcriptFile, bool verbose, FileInfo? kernelFile, FileInfo? initrdFile, string[] words, string consoleMode, bool crashOnOutput, string[] tunnetValues, FileInfo? pcapFile)
+    private static int Run(FileInfo? scenarioFile, FileInfo? blockFile, FileInfo? transcriptFile, bool verbose, FileInfo? kernelFile, FileInfo? initrdFile, string[] words, string consoleMode, bool crashOnOutput, string[] tunnetValues, FileInfo? pcapFile, string guestErrorsValue)
     {
+        if (!GuestErrorModeNames.TryParse(guestErrorsValue, out GuestErrorMode guestErrors))
+        {
+            Console.Error.WriteLine($"lguestsim: {GuestErrorModeNames.BadValue(guestErrorsValue)}");
+            return 1;
+        }
+
         // Every --tunnet value is checked before anything is created.
         var tunnets = new List<TunNetArgument>();
         foreach (string value in tunnetValues)
@@ -186,6 +200,7 @@ internal static class SimCommand
             CreateWaker = consoleChoice.CreateWaker ?? (tunnets.Count > 0 ? channel => new PollWaker(channel) : null),
             OpenTap = tunnets.Count == 0 ? null : index => index < tunnets.Count ? Opened(opened, TunTap.Open(tunnets[index])) : null,
             WrapTap = capture is null ? null : tap => new PcapTap(tap, capture),
+            GuestErrors = guestErrors,
         };
         SimulationResult result = SimulationRunner.Run(scenario, options);
 

@@ -46,8 +46,6 @@ public sealed class FuzzMachine : IDisposable
 
     private const int Page = LguestLayout.PageSize;
 
-    // Until the engine's isolate mode is merged, an isolate-mode machine runs exit semantics.
-    private const bool EngineIsolates = false;
 
     private readonly byte[] _backing;
     private readonly FuzzChannel _channel;
@@ -128,6 +126,12 @@ public sealed class FuzzMachine : IDisposable
     public Action<GuestMemory, FuzzLayout>? AfterEvent { get; set; }
 
     /// <summary>
+    /// Test hook (never set by the fuzzer): runs when the Launcher isolates a device, with guest
+    /// memory, so that a test can plant an isolation that harms the rest of the machine.
+    /// </summary>
+    public Action<GuestMemory, FuzzLayout>? OnIsolation { get; set; }
+
+    /// <summary>
     /// Test hook (never set by the fuzzer): rewrites how the Launcher's run ended before the
     /// oracles see it, so that a test can plant a Launcher that checks rules in the wrong order.
     /// </summary>
@@ -197,9 +201,11 @@ public sealed class FuzzMachine : IDisposable
             CreateWaker = _ => NullWaker.Instance,
             CreateObserver = _ => _observer,
             SettleDevicesAtBreak = true,
+            GuestErrors = Mode,
         };
         AssembledMachine machine = Machine.Assemble(description);
         _observer.Devices = machine.Setup.Devices;
+        _observer.Isolated = () => OnIsolation?.Invoke(machine.Setup.Memory, Layout);
         foreach (VirtioDevice d in machine.Setup.Devices)
         {
             if (d is BlockDevice block)
@@ -226,7 +232,7 @@ public sealed class FuzzMachine : IDisposable
         _dirty = new bool[(limit + Page - 1) / Page];
         _model = new ReferenceModel(_shadow, (ulong)limit, _machine.Setup.Page.Address, _modelDisks, _dirty)
         {
-            IsolateMode = Mode == GuestErrorMode.Isolate && EngineIsolates,
+            IsolateMode = Mode == GuestErrorMode.Isolate,
         };
     }
 
@@ -753,6 +759,12 @@ public sealed class FuzzMachine : IDisposable
 
     private static bool NeedsReset(VirtioDevice d, LauncherExit exit)
     {
+        // An isolated device comes back only through the guest's reset.
+        if (d.IsIsolated)
+        {
+            return true;
+        }
+
         foreach (Virtqueue q in d.Record.Queues)
         {
             if (q.LastAvailIndex != 0)
@@ -815,6 +827,8 @@ public sealed class FuzzMachine : IDisposable
 
         public List<(int Device, GuestFault Fault)> Isolations { get; } = new();
 
+        public Action? Isolated { get; set; }
+
         public void Clear()
         {
             Early = (0, 0);
@@ -833,6 +847,7 @@ public sealed class FuzzMachine : IDisposable
             }
 
             Isolations.Add((index, fault.Fault));
+            Isolated?.Invoke();
         }
 
         public void OnNotify(uint address)

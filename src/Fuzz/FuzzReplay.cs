@@ -1,3 +1,4 @@
+using LguestSim.Engine.Launch;
 using System.Text;
 
 namespace LguestSim.Fuzz;

@@ -1,3 +1,4 @@
+using LguestSim.Engine.Launch;
 namespace LguestSim.Fuzz;
 
 /// <summary>

@@ -1,3 +1,4 @@
+using LguestSim.Engine.Launch;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;

@@ -1,4 +1,5 @@
 using LguestSim.Backends.Simulated.Guest;
+using LguestSim.Engine;
 using LguestSim.Engine.Abi;
 using LguestSim.Engine.Channel;
 using LguestSim.Engine.Devices;
@@ -132,6 +133,10 @@ public static class BlockMachine
         public void OnInterrupt(VirtioDevice device, Virtqueue queue) => Interrupts++;
 
         public void OnEarlyOutput(ReadOnlySpan<byte> text)
+        {
+        }
+
+        public void OnIsolated(VirtioDevice device, GuestFaultException fault)
         {
         }
 

@@ -74,14 +74,34 @@ public sealed class SimulationOptions
     /// none, for a person at a terminal): a guest still running then dies with a reason saying so.
     /// </summary>
     public TimeSpan RunTimeout { get; init; } = DefaultRunTimeout;
+
+    /// <summary>What a guest fault does: end the run (default, lguest's behaviour) or isolate the faulting device.</summary>
+    public GuestErrorMode GuestErrors { get; init; }
+
+    /// <summary>
+    /// Called on the caller's thread after each Launcher run (each boot) with how it ended and its
+    /// machine, whose memory and devices can still be read (tests look at rings and device state).
+    /// </summary>
+    public Action<MachineOutcome>? RunEnded { get; init; }
 }
+
+/// <summary>A device the Launcher isolated (<c>--guest-errors=isolate</c>).</summary>
+/// <param name="Boot">Which boot of the run (0 first; a reboot starts the next).</param>
+/// <param name="DeviceIndex">The device's place on the device page (0 first).</param>
+/// <param name="Device">The device's name.</param>
+/// <param name="Fault">The fault that isolated it.</param>
+public readonly record struct DeviceIsolation(int Boot, int DeviceIndex, string Device, GuestFault Fault);
 
 /// <summary>What a simulation produced.</summary>
 /// <param name="Transcript">The canonical transcript.</param>
 /// <param name="Exit">How the (last) Launcher run ended.</param>
 /// <param name="ExitStatus">0 for a clean power-off, else the Launcher's status.</param>
 /// <param name="Summary">A few lines for people: devices, traffic, outcome.</param>
-public sealed record SimulationResult(string Transcript, LauncherExit Exit, int ExitStatus, string Summary);
+public sealed record SimulationResult(string Transcript, LauncherExit Exit, int ExitStatus, string Summary)
+{
+    /// <summary>Every isolation of the run, in order (none in exit mode).</summary>
+    public IReadOnlyList<DeviceIsolation> Isolations { get; init; } = [];
+}
 
 /// <summary>
 /// Sets up the scenario's machine — guest memory, device page, devices over simulated host
@@ -119,9 +139,10 @@ public static class SimulationRunner
             transcript.Line($"setup: memory {mem >> 20} MiB; devices {string.Join(' ', scenario.Devices.Select(d => d.Kind.Name))}");
             int step = 0;
             int boot = 0;
+            var isolations = new List<DeviceIsolation>();
             while (true)
             {
-                (LauncherExit exit, int next, IReadOnlyList<VirtioDevice> devices) = RunOnce(scenario, step, boot++, mem, host, stores, transcript, options, deadline);
+                (LauncherExit exit, int next, IReadOnlyList<VirtioDevice> devices) = RunOnce(scenario, step, boot++, mem, host, stores, transcript, options, deadline, isolations);
                 if (exit.Kind == LauncherExitKind.Restart)
                 {
                     transcript.Line("launcher: guest asked to reboot; restarting in-process (a real Launcher re-executes itself)");
@@ -140,7 +161,7 @@ public static class SimulationRunner
                 });
                 transcript.Closing($"exit status {status.ToString(CultureInfo.InvariantCulture)}");
                 string text = transcript.ToString();
-                return new SimulationResult(text, exit, status, Summarize(text, devices, console, exit, status));
+                return new SimulationResult(text, exit, status, Summarize(text, devices, console, exit, status, isolations)) { Isolations = isolations };
             }
         }
         finally
@@ -167,7 +188,7 @@ public static class SimulationRunner
     /// host ends, and a fresh guest that carries on from <paramref name="firstStep"/>.
     /// </summary>
     private static (LauncherExit Exit, int NextStep, IReadOnlyList<VirtioDevice> Devices) RunOnce(
-        Scenario scenario, int firstStep, int boot, ulong mem, SimulatedHost host, List<IBlockStore> stores, T transcript, SimulationOptions options, DateTime deadline)
+        Scenario scenario, int firstStep, int boot, ulong mem, SimulatedHost host, List<IBlockStore> stores, T transcript, SimulationOptions options, DateTime deadline, List<DeviceIsolation> isolations)
     {
         ScenarioGuest? guest = null;
         var description = new MachineDescription
@@ -184,15 +205,35 @@ public static class SimulationRunner
             },
             CreateChannel = setup =>
             {
-                guest = new ScenarioGuest(scenario, firstStep, host, transcript, new Guest.LocalGuestPhysicalMemory(setup.Memory), mem);
+                guest = new ScenarioGuest(scenario, firstStep, host, transcript, new Guest.LocalGuestPhysicalMemory(setup.Memory), mem)
+                {
+                    // The simulator's own knowledge, not the guest's: see ScenarioGuest.IsIsolated.
+                    IsIsolated = descriptor => setup.Devices.Any(d => d.IsIsolated && d.Record.DescriptorAddress == descriptor),
+                };
                 return new SimulatedChannel(guest.Run) { HaltTimeout = options.HaltTimeout, Deadline = deadline };
             },
             CreateWaker = options.CreateWaker,
             SettleDevicesAtBreak = true,
-            CreateObserver = setup => new TranscriptObserver(transcript, setup.Page, setup.Devices),
+            GuestErrors = options.GuestErrors,
+            CreateObserver = setup => new TranscriptObserver(transcript, setup.Page, setup.Devices, (device, fault) =>
+                isolations.Add(new DeviceIsolation(boot, IndexOf(setup.Devices, device), device.Name, fault.Fault))),
         };
         MachineOutcome outcome = Machine.Run(description);
+        options.RunEnded?.Invoke(outcome);
         return (outcome.Exit, guest!.NextStep, outcome.Setup.Devices);
+    }
+
+    private static int IndexOf(IReadOnlyList<VirtioDevice> devices, VirtioDevice device)
+    {
+        for (int i = 0; i < devices.Count; i++)
+        {
+            if (devices[i] == device)
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     /// <summary>The scenario's devices, in its order, each over its simulated (or real) host end.</summary>
@@ -289,7 +330,7 @@ public static class SimulationRunner
         return path;
     }
 
-    private static string Summarize(string transcript, IReadOnlyList<VirtioDevice> devices, MemoryConsolePort console, LauncherExit exit, int status)
+    private static string Summarize(string transcript, IReadOnlyList<VirtioDevice> devices, MemoryConsolePort console, LauncherExit exit, int status, List<DeviceIsolation> isolations)
     {
         string[] lines = transcript.Split('\n');
         int Count(string prefix) => lines.Count(l => l.StartsWith(prefix, StringComparison.Ordinal));
@@ -308,10 +349,16 @@ public static class SimulationRunner
             $"net: {Count("guest: net tx len=")} frames sent, {lines.Count(l => l.StartsWith("guest: net rx head=", StringComparison.Ordinal) && !l.EndsWith("(short)", StringComparison.Ordinal))} received",
             $"outcome: {outcome}; exit status {status}",
         };
+        if (isolations.Count > 0)
+        {
+            // Isolate mode only: a run that powered off cleanly may still have lost a device for a while.
+            summary.Insert(summary.Count - 1, "isolated: " + string.Join(", ", isolations.Select(i => $"{i.Device} ({i.Fault})")));
+        }
+
         return string.Join('\n', summary) + "\n";
     }
 
-    private sealed class TranscriptObserver(T transcript, DevicePage page, IReadOnlyList<VirtioDevice> devices) : ILauncherObserver
+    private sealed class TranscriptObserver(T transcript, DevicePage page, IReadOnlyList<VirtioDevice> devices, Action<VirtioDevice, GuestFaultException> isolated) : ILauncherObserver
     {
         public void OnNotify(uint address) => transcript.Line($"launcher: notify {T.Hex(address)} ({Describe(address)})");
 
@@ -336,6 +383,12 @@ public static class SimulationRunner
         public void OnEarlyOutput(ReadOnlySpan<byte> text) => transcript.Line($"early> {T.Quote(text)}");
 
         public void OnWarning(string message) => transcript.Line($"launcher: warning: {message}");
+
+        public void OnIsolated(VirtioDevice device, GuestFaultException fault)
+        {
+            transcript.Line($"launcher: {device.Name} isolated: guest fault {fault.Fault}: {fault.Detail}");
+            isolated(device, fault);
+        }
 
         private static int IndexOf(VirtioDevice device, Virtqueue queue)
         {

@@ -42,9 +42,6 @@ public sealed class LauncherScenarioHost : IScenarioHost, IDisposable
     /// <summary>How long <see cref="TryTakeFrame"/> waits.</summary>
     public TimeSpan ExpectTimeout { get; }
 
-    /// <summary>The tap interfaces in net device order.</summary>
-    public IReadOnlyList<string> TapNames => _taps.Select(t => t.InterfaceName).ToArray();
-
     /// <inheritdoc/>
     public int NetCount => _taps.Length;
 

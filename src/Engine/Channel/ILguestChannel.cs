@@ -5,8 +5,9 @@ namespace LguestSim.Engine.Channel;
 /// interrupts it and breaks it out of its run.
 /// </summary>
 /// <remarks>
-/// Two implementations exist: the real <c>/dev/lguest</c> ABI (spec §2) and the simulated
-/// 2.6.25 guest. Everything device-side is the same code under both.
+/// The engine ships over two: <c>KernelChannel</c> speaks the real <c>/dev/lguest</c> ABI
+/// (spec §2), <c>SimulatedChannel</c> plays the 2.6.25 guest in-process. Everything
+/// device-side is the same code over either.
 /// </remarks>
 public interface ILguestChannel : IDisposable
 {

@@ -11,6 +11,8 @@ namespace LguestSim.Engine.Devices;
 /// <remarks>The C# shape of lguest.c's <c>struct device</c> with its handlers.</remarks>
 public abstract class VirtioDevice
 {
+    private volatile bool _isolated;
+
     /// <summary>Wraps a record already laid out on the device page.</summary>
     protected VirtioDevice(DeviceRecord record) => Record = record;
 
@@ -22,6 +24,24 @@ public abstract class VirtioDevice
 
     /// <summary>The input the device listens on, or null for none.</summary>
     public virtual InputSource? Input => null;
+
+    /// <summary>
+    /// True from a guest fault of this device, in <c>--guest-errors=isolate</c> mode, until the
+    /// guest resets the device (notify of its descriptor address): meanwhile the Launcher
+    /// ignores its notifies and does not listen to its input. Set and cleared by the run loop
+    /// only; other threads may read it (volatile).
+    /// </summary>
+    public bool IsIsolated
+    {
+        get => _isolated;
+        internal set => _isolated = value;
+    }
+
+    /// <summary>
+    /// The Launcher ignores this device's notifies from now on and has already warned once about
+    /// one; cleared with the isolation. Run loop only.
+    /// </summary>
+    internal bool IgnoredNotifyWarned { get; set; }
 
     /// <summary>The guest kicked <paramref name="queue"/> (lguest.c's per-queue handle_output).</summary>
     /// <exception cref="GuestFaultException">The guest broke the device's rules.</exception>
@@ -41,6 +61,22 @@ public abstract class VirtioDevice
     {
     }
 
+    /// <summary>
+    /// The guest fault the device's own thread hit that the run loop has not yet been told of
+    /// (<see cref="Settle"/> would throw it), or null. Run loop only.
+    /// </summary>
+    public virtual GuestFaultException? PendingFault => null;
+
+    /// <summary>
+    /// Run loop, <c>--guest-errors=isolate</c>: the device broke a rule and is isolated from now
+    /// until its next reset. A device with a thread of its own (block) parks it here, returns
+    /// only once it no longer touches the rings, and drops the fault and whatever it still had
+    /// to report for the old rings, so that nothing of it is rethrown later.
+    /// </summary>
+    public virtual void OnIsolated(IDeviceContext context)
+    {
+    }
+
     /// <summary>Called after the device was reset; the record and rings are already cleared.</summary>
     public virtual void OnReset()
     {
@@ -50,7 +86,8 @@ public abstract class VirtioDevice
     /// Run loop: lets work the device handed to a thread of its own (the block worker) finish
     /// everything the guest has kicked so far, reports what that work has to say, and throws
     /// the guest fault it hit, if it hit one. The Launcher calls it on every way out of a run,
-    /// so such a fault is never lost to a power-off or a reboot that came first.
+    /// so such a fault is never lost to a power-off or a reboot that came first (in isolate mode:
+    /// every device but an isolated one, whose fault was taken when it was isolated).
     /// </summary>
     /// <exception cref="GuestFaultException">The fault that ended the device's own thread.</exception>
     public virtual void Settle(IDeviceContext context)

@@ -21,6 +21,12 @@ public interface ILauncherObserver
     /// <summary>Early console output (a notify that matched no device).</summary>
     void OnEarlyOutput(ReadOnlySpan<byte> text);
 
+    /// <summary>
+    /// <c>--guest-errors=isolate</c>: <paramref name="device"/> broke a rule (<paramref name="fault"/>)
+    /// and is no longer served until the guest resets it; the Launcher carries on.
+    /// </summary>
+    void OnIsolated(VirtioDevice device, GuestFaultException fault);
+
     /// <summary>A warning; the Launcher carries on. The block worker thread reports its own (SCSI unsupported).</summary>
     void OnWarning(string message);
 }

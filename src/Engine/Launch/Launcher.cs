@@ -17,8 +17,17 @@ namespace LguestSim.Engine.Launch;
 /// to the channel, and only to break a run so that input gets serviced here.
 /// </para>
 /// <para>
-/// A <see cref="GuestFaultException"/> from any handler is caught once, in <see cref="Run"/>:
-/// like lguest's <c>errx()</c> it ends the guest with one message and exit status 1.
+/// In <see cref="GuestErrorMode.Exit"/> (the default) a <see cref="GuestFaultException"/> from
+/// any handler is caught once, in <see cref="Run"/>: like lguest's <c>errx()</c> it ends the
+/// guest with one message and exit status 1.
+/// </para>
+/// <para>
+/// In <see cref="GuestErrorMode.Isolate"/> a fault is caught where the run loop calls into the
+/// device that raised it — its notify handler, its input handler (which rethrows its worker's
+/// faults and raises its interrupts), its <see cref="VirtioDevice.Settle"/> — and isolates that
+/// device (<see cref="Isolate"/>); the loop carries on with every other device and the guest.
+/// A reset of the device (<see cref="HandleOutput"/>) ends the isolation. Only guest faults are
+/// caught: host errors end the run in both modes.
 /// </para>
 /// </remarks>
 public sealed class Launcher : IDeviceContext
@@ -60,6 +69,9 @@ public sealed class Launcher : IDeviceContext
     /// the threads' timing. A real guest keeps running meanwhile, so real runs leave it off.
     /// </summary>
     public bool SettleDevicesAtBreak { get; init; }
+
+    /// <summary>What a guest fault does: end the run (default, lguest's behaviour) or isolate the device that raised it.</summary>
+    public GuestErrorMode GuestErrors { get; init; }
 
     /// <summary>Runs the guest until it dies, faults, reboots or a device asks to exit.</summary>
     /// <remarks>lguest.c <c>run_guest()</c>. Every way out but a guest fault goes through <see cref="Finish"/>.</remarks>
@@ -147,12 +159,7 @@ public sealed class Launcher : IDeviceContext
         {
             if (device.Record.DescriptorAddress == address)
             {
-                // A device whose queue is served off the run loop (the block worker) parks
-                // first: the reset below zeroes the ring under it.
-                device.PrepareReset();
-                device.Record.Reset();
-                device.OnReset();
-                _observer.OnReset(device);
+                ResetDevice(device);
                 return;
             }
 
@@ -163,6 +170,19 @@ public sealed class Launcher : IDeviceContext
                     continue;
                 }
 
+                // An isolated device is not served until the guest resets it; the first
+                // notify it ignores says so, the rest are silent.
+                if (device.IsIsolated)
+                {
+                    if (!device.IgnoredNotifyWarned)
+                    {
+                        device.IgnoredNotifyWarned = true;
+                        _observer.OnWarning($"{device.Name}: device is isolated until the guest resets it; notify ignored");
+                    }
+
+                    return;
+                }
+
                 // A driver that kicks before the guest has even acknowledged the device is
                 // talking to a ring nobody set up; lguest ignores it with a warning.
                 if (device.Record.Status == Abi.VirtioStatus.None)
@@ -171,7 +191,15 @@ public sealed class Launcher : IDeviceContext
                     return;
                 }
 
-                device.HandleNotify(vq, this);
+                try
+                {
+                    device.HandleNotify(vq, this);
+                }
+                catch (GuestFaultException e) when (GuestErrors == GuestErrorMode.Isolate)
+                {
+                    Isolate(device, e);
+                }
+
                 return;
             }
         }
@@ -179,7 +207,16 @@ public sealed class Launcher : IDeviceContext
         // Nothing matched: the early console (a NUL-terminated string in guest memory).
         if (address >= Memory.Limit)
         {
-            ThrowHelper.ThrowGuestFault(GuestFault.BadNotify, $"bad NOTIFY 0x{address:x} (guest limit 0x{Memory.Limit:x})");
+            // No device owns this fault, so there is nothing to isolate: in isolate mode the
+            // notify is dropped with a warning (each time), and the guest carries on.
+            string detail = $"bad NOTIFY 0x{address:x} (guest limit 0x{Memory.Limit:x})";
+            if (GuestErrors == GuestErrorMode.Isolate)
+            {
+                _observer.OnWarning($"{detail}; notify ignored");
+                return;
+            }
+
+            ThrowHelper.ThrowGuestFault(GuestFault.BadNotify, detail);
         }
 
         ReadOnlySpan<byte> rest = Memory.GetSpan(address, Memory.Limit - address);
@@ -207,7 +244,19 @@ public sealed class Launcher : IDeviceContext
                 }
 
                 any = true;
-                if (!device.HandleInput(this))
+                bool keepListening;
+                try
+                {
+                    keepListening = device.HandleInput(this);
+                }
+                catch (GuestFaultException e) when (GuestErrors == GuestErrorMode.Isolate)
+                {
+                    // Isolate stopped listening to it already.
+                    Isolate(device, e);
+                    continue;
+                }
+
+                if (!keepListening)
                 {
                     _listening.Remove(device);
                     _waker.Remove(input);
@@ -235,8 +284,9 @@ public sealed class Launcher : IDeviceContext
     /// <inheritdoc/>
     public void EnableInput(VirtioDevice device)
     {
-        // Like enable_fd(): on every kick, even when already listening.
-        if (device.Input is { } input)
+        // Like enable_fd(): on every kick, even when already listening. Never for an isolated
+        // device (its kicks do not get here; this keeps it so for any caller).
+        if (!device.IsIsolated && device.Input is { } input)
         {
             _listening.Add(device);
             _waker.Add(input);
@@ -250,13 +300,81 @@ public sealed class Launcher : IDeviceContext
     public void RequestExit(int status, string reason) =>
         _requestedExit = new LauncherExit(LauncherExitKind.Requested, status, reason);
 
-    /// <summary>Lets every device's own thread finish what the guest kicked; throws the first pending fault.</summary>
+    /// <summary>
+    /// Lets every device's own thread finish what the guest kicked; throws the first pending
+    /// fault, or in isolate mode isolates each device that has one. An isolated device has
+    /// nothing to settle: its worker is parked and its fault was taken when it was isolated.
+    /// </summary>
     private void SettleDevices()
     {
         foreach (VirtioDevice d in _devices)
         {
-            d.Settle(this);
+            if (d.IsIsolated)
+            {
+                continue;
+            }
+
+            try
+            {
+                d.Settle(this);
+            }
+            catch (GuestFaultException e) when (GuestErrors == GuestErrorMode.Isolate)
+            {
+                Isolate(d, e);
+            }
         }
+    }
+
+    /// <summary>
+    /// A notify of the device's descriptor address (spec §5.4): park what works off the run
+    /// loop, clear the record and zero the rings, and, in isolate mode, bring an isolated
+    /// device back, clean.
+    /// </summary>
+    private void ResetDevice(VirtioDevice device)
+    {
+        // A device whose queue is served off the run loop (the block worker) parks first: the
+        // reset below zeroes the ring under it.
+        device.PrepareReset();
+        if (GuestErrors == GuestErrorMode.Isolate && !device.IsIsolated && device.PendingFault is { } pending)
+        {
+            // A fault its worker hit that the run loop has not seen yet is reported now, as an
+            // isolation, so that the reset below clears it rather than losing it unsaid.
+            Isolate(device, pending);
+        }
+
+        device.Record.Reset();
+        device.OnReset();
+        _observer.OnReset(device);
+        if (device.IsIsolated)
+        {
+            // Clean, as at start-up: served again, and listened to again as every device with
+            // input is at start-up (a device that has no buffers for it stops listening at once).
+            device.IsIsolated = false;
+            device.IgnoredNotifyWarned = false;
+            if (device.Input is { } input)
+            {
+                _listening.Add(device);
+                _waker.Add(input);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Isolate mode: <paramref name="device"/> raised <paramref name="fault"/>. It stops being
+    /// served — its notifies are ignored (<see cref="HandleOutput"/>), its input is not listened
+    /// to, its worker parks (<see cref="VirtioDevice.OnIsolated"/>) — until the guest resets it.
+    /// </summary>
+    private void Isolate(VirtioDevice device, GuestFaultException fault)
+    {
+        device.IsIsolated = true;
+        device.IgnoredNotifyWarned = false;
+        if (device.Input is { } input && _listening.Remove(device))
+        {
+            _waker.Remove(input);
+        }
+
+        _observer.OnIsolated(device, fault);
+        device.OnIsolated(this);
     }
 
     private VirtioDevice FindOwner(Virtqueue queue)

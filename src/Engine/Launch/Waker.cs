@@ -14,10 +14,10 @@ public interface IWaker : IDisposable
 }
 
 /// <summary>
-/// The Waker of spec §6.2 as a thread, for sources that signal through
-/// <see cref="InputSource.Subscribe"/> (simulation). Real file descriptors need the
-/// poll-based Waker of LguestSim.Host. The Waker of spec §6.2 as a thread: it sleeps until a watched input is ready, then
-/// breaks the guest out of its run (<c>LHREQ_BREAK 1</c>) so that the run loop services it.
+/// The Waker of spec §6.2 as a thread: it sleeps until a watched input is ready, then breaks
+/// the guest out of its run (<c>LHREQ_BREAK 1</c>) so that the run loop services it. It is
+/// for sources that signal through <see cref="InputSource.Subscribe"/> (simulation); real
+/// file descriptors need the poll-based Waker of LguestSim.Host.
 /// </summary>
 /// <remarks>
 /// <para>

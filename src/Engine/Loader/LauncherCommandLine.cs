@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using LguestSim.Engine.Abi;
 using LguestSim.Engine.Devices;
 using LguestSim.Engine.Devices.Net;
+using LguestSim.Engine.Launch;
 
 namespace LguestSim.Engine.Loader;
 
@@ -36,7 +37,7 @@ public sealed record CommandLineError(string Message, bool ShowUsage);
 
 /// <summary>
 /// The Launcher's command line:
-/// <c>[--verbose|-v] [--tunnet=ARG]* [--block=FILE]* [--initrd=FILE] [--device=PATH] &lt;mem-in-MiB&gt; &lt;vmlinux&gt; [kernel args...]</c>.
+/// <c>[--verbose|-v] [--tunnet=ARG]* [--block=FILE]* [--initrd=FILE] [--device=PATH] [--guest-errors=exit|isolate] &lt;mem-in-MiB&gt; &lt;vmlinux&gt; [kernel args...]</c>.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -72,7 +73,7 @@ public sealed class LauncherCommandLine
     /// <summary>The lguest device a Launcher opens unless <c>--device</c> names another.</summary>
     public const string DefaultDevicePath = "/dev/lguest";
 
-    private static readonly string[] s_longOptions = ["verbose", "tunnet", "block", "initrd", "device"];
+    private static readonly string[] s_longOptions = ["verbose", "tunnet", "block", "initrd", "device", "guest-errors"];
 
     private LauncherCommandLine(
         bool verbose,
@@ -81,8 +82,10 @@ public sealed class LauncherCommandLine
         uint memoryMiB,
         string kernelPath,
         IReadOnlyList<string> kernelArguments,
-        string devicePath)
+        string devicePath,
+        GuestErrorMode guestErrors)
     {
+        GuestErrors = guestErrors;
         DevicePath = devicePath;
         Verbose = verbose;
         Devices = devices;
@@ -93,7 +96,7 @@ public sealed class LauncherCommandLine
     }
 
     /// <summary>
-    /// The three-line usage text of spec §7.8 step 4 for a program called
+    /// The usage text of spec §7.8 step 4 (three lines, plus one for our <c>--guest-errors</c>) for a program called
     /// <paramref name="program"/>, ending in a newline.
     /// </summary>
     public static string FormatUsage(string program)
@@ -101,6 +104,7 @@ public sealed class LauncherCommandLine
         string indent = new(' ', "usage: ".Length + program.Length + 1);
         return $"usage: {program} [--verbose]\n"
             + $"{indent}[--tunnet=(<ipaddr>|bridge:<bridgename>) | --block=<filename> | --initrd=<filename> | --device=<path>]...\n"
+            + $"{indent}[--guest-errors={GuestErrorModeNames.Choices}]\n"
             + $"{indent}<mem-in-mb> vmlinux [args...]\n";
     }
 
@@ -122,6 +126,12 @@ public sealed class LauncherCommandLine
     /// it lets the emulated device (a FUSE file) stand in for the kernel's.
     /// </summary>
     public string DevicePath { get; }
+
+    /// <summary>
+    /// <c>--guest-errors</c> (the last one wins): what a guest fault does. Default
+    /// <see cref="GuestErrorMode.Exit"/>, lguest's own behaviour. Not in lguest.c.
+    /// </summary>
+    public GuestErrorMode GuestErrors { get; }
 
     /// <summary><c>mem</c>: guest RAM in bytes (MiB × 1048576).</summary>
     public ulong MemorySize => MemoryMiB * BytesPerMiB;
@@ -159,6 +169,7 @@ public sealed class LauncherCommandLine
         var devices = new List<DeviceOption>();
         string? initrd = null;
         string device = DefaultDevicePath;
+        GuestErrorMode guestErrors = GuestErrorMode.Exit;
         var words = new List<string>();
 
         bool options = true;
@@ -254,6 +265,14 @@ public sealed class LauncherCommandLine
 
                     device = value;
                     break;
+                case "guest-errors":
+                    if (!GuestErrorModeNames.TryParse(value, out guestErrors))
+                    {
+                        error = new CommandLineError(GuestErrorModeNames.BadValue(value), ShowUsage: false);
+                        return false;
+                    }
+
+                    break;
                 default:
                     initrd = value;
                     break;
@@ -272,7 +291,7 @@ public sealed class LauncherCommandLine
             return false;
         }
 
-        result = new LauncherCommandLine(verbose, devices.ToArray(), initrd, memoryMiB, words[1], words.GetRange(2, words.Count - 2).ToArray(), device);
+        result = new LauncherCommandLine(verbose, devices.ToArray(), initrd, memoryMiB, words[1], words.GetRange(2, words.Count - 2).ToArray(), device, guestErrors);
         error = null;
         return true;
     }

@@ -146,7 +146,11 @@ public static class Machine
             channel.Initialize(setup.PfnLimit, setup.PageDirectory, setup.Entry);
             waker = description.CreateWaker?.Invoke(channel) ?? new Waker(channel);
             ILauncherObserver observer = description.CreateObserver?.Invoke(setup) ?? NullObserver.Instance;
-            var launcher = new Launcher(channel, page, devices, waker, observer) { SettleDevicesAtBreak = description.SettleDevicesAtBreak };
+            var launcher = new Launcher(channel, page, devices, waker, observer)
+            {
+                SettleDevicesAtBreak = description.SettleDevicesAtBreak,
+                GuestErrors = description.GuestErrors,
+            };
             return new AssembledMachine(setup, launcher, () => Shutdown(devices, channel, waker));
         }
         catch
@@ -197,6 +201,10 @@ public static class Machine
         }
 
         public void OnEarlyOutput(ReadOnlySpan<byte> text)
+        {
+        }
+
+        public void OnIsolated(VirtioDevice device, GuestFaultException fault)
         {
         }
 

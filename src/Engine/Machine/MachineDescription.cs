@@ -78,4 +78,7 @@ public sealed class MachineDescription
     /// transcripts must not depend on thread timing.
     /// </summary>
     public bool SettleDevicesAtBreak { get; init; }
+
+    /// <summary>What a guest fault does (<see cref="Launch.Launcher.GuestErrors"/>): end the run (default) or isolate the device.</summary>
+    public GuestErrorMode GuestErrors { get; init; }
 }

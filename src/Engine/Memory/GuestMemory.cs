@@ -10,9 +10,11 @@ namespace LguestSim.Engine.Memory;
 /// <remarks>
 /// <para>
 /// In lguest.c guest physical P is simply <c>guest_base + P</c> and every guest-supplied
-/// address goes through <c>check_pointer()</c> / <c>_check_pointer()</c>. Here every access
-/// goes through <see cref="IsValidRange"/>, written so that no sum can overflow: the start
-/// must lie below <see cref="Limit"/> and the length must fit in what remains.
+/// address goes through <c>check_pointer()</c> / <c>_check_pointer()</c>. Here every
+/// guest-supplied range goes through <see cref="IsValidRange"/>, written so that no sum can
+/// overflow: the start must lie below <see cref="Limit"/> and the length must fit in what
+/// remains. The queues' fast path checks a ring once, when the queue is made, and then slices
+/// it and <c>[0, Limit)</c> with the span's own bounds check (<see cref="GetValidatedSpan"/>).
 /// </para>
 /// <para>
 /// Decision (spec §4.5, §10 item 3): a buffer that ends <em>exactly</em> at guest_limit is
@@ -33,8 +35,9 @@ public abstract class GuestMemory
 
     /// <summary>Creates the view over a managed array (the whole array is the capacity).</summary>
     /// <remarks>
-    /// The array is kept here so that the hot path (a chain walk takes two or three spans per
-    /// chain) reaches it without a virtual call; other backings go through <see cref="GetSpanCore"/>.
+    /// The array is kept here so that the hot path reaches it without a virtual call: a queue
+    /// takes two spans per pass over its ring (the ring, and a window on <c>[0, Limit)</c> its
+    /// chains' buffers are sliced from). Other backings go through <see cref="GetSpanCore"/>.
     /// </remarks>
     private protected GuestMemory(byte[] array, ulong limit)
         : this((ulong)array.LongLength, limit)

@@ -28,9 +28,6 @@ public sealed class PcapTap : ITap
         _writer = writer;
     }
 
-    /// <summary>The tap being recorded.</summary>
-    public ITap Inner => _inner;
-
     /// <inheritdoc/>
     public InputSource Input => _inner.Input;
 

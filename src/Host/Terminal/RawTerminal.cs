@@ -48,9 +48,6 @@ public sealed class RawTerminal : IDisposable
         _onUnhandled = (_, _) => Restore();
     }
 
-    /// <summary>The settings found at the start, which every way out puts back.</summary>
-    public TerminalSettings Saved => _saved;
-
     /// <summary>Whether the saved settings have been put back.</summary>
     public bool IsRestored
     {

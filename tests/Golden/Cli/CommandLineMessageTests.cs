@@ -21,6 +21,9 @@ public sealed class CommandLineMessageTests : IDisposable
     [InlineData(new[] { "sim", "--block", "DIR" }, "is a directory")]
     [InlineData(new[] { "sim", "--scenario", "DIR" }, "is a directory")]
     [InlineData(new[] { "sim", "--kernel", "DIR" }, "is a directory")]
+    [InlineData(new[] { "sim", "--guest-errors=bogus" }, "--guest-errors must be exit or isolate, not 'bogus'")]
+    [InlineData(new[] { "sim", "--guest-errors", "Isolate" }, "--guest-errors must be exit or isolate")]
+    [InlineData(new[] { "run", "--guest-errors=kill", "64", "vmlinux" }, "--guest-errors must be exit or isolate, not 'kill'")]
     [InlineData(new[] { "bench", "block", "--request-kib", "65536", "--depth", "42" }, "--request-kib")]
     [InlineData(new[] { "bench", "block", "--request-kib", "2097152", "--size-mib", "4096" }, "--request-kib")]
     public void BadCommandLine_OneLineNamingTheProblem_Exit1(string[] args, string expected)

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using LguestSim.Backends.Simulated;
 using LguestSim.Backends.Simulated.Scenarios;
 using LguestSim.Engine;
+using LguestSim.Engine.Launch;
 using LguestSim.Engine.Machine;
 using LguestSim.Host.Block;
 using Xunit;
@@ -30,7 +31,16 @@ public sealed partial class HostileScenarioTests
     private static partial Regex ExceptionName();
 
     [Fact]
-    public void GeneratedHostileScenarios_EndCleanly()
+    public void GeneratedHostileScenarios_EndCleanly() => RunAll(GuestErrorMode.Exit);
+
+    /// <summary>
+    /// The same scenarios with <c>--guest-errors=isolate</c>: the same bounds, and no run ends as a
+    /// guest fault (every fault isolates a device; a notify no device owns is a warning).
+    /// </summary>
+    [Fact]
+    public void GeneratedHostileScenarios_InIsolateMode_EndCleanly_AndNoFaultEndsTheRun() => RunAll(GuestErrorMode.Isolate);
+
+    private static void RunAll(GuestErrorMode mode)
     {
         var total = Stopwatch.StartNew();
         var outcomes = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -46,7 +56,7 @@ public sealed partial class HostileScenarioTests
                     verbs.Add(line.Split(' ')[0]);
                 }
 
-                string outcome = RunOne(text, disk, i);
+                string outcome = RunOne(text, disk, i, mode);
                 outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
             }
         }
@@ -59,7 +69,7 @@ public sealed partial class HostileScenarioTests
         Assert.True(missing.Length == 0, $"verbs never generated: {string.Join(' ', missing)}");
         // 150 take about 10 s; the bound grows with a count raised for a longer measurement.
         Assert.True(total.Elapsed < TimeSpan.FromSeconds(Math.Max(90, Count * 0.6)), $"{Count} scenarios took {total.Elapsed}");
-        Console.WriteLine($"hostile: seed {Seed}, {Count} scenarios in {total.Elapsed.TotalSeconds:F1} s: "
+        Console.WriteLine($"hostile ({mode}): seed {Seed}, {Count} scenarios in {total.Elapsed.TotalSeconds:F1} s: "
             + string.Join(", ", outcomes.OrderByDescending(o => o.Value).Select(o => $"{o.Key} {o.Value}")));
     }
 
@@ -72,9 +82,9 @@ public sealed partial class HostileScenarioTests
         Assert.Equal(KnownDigest, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(HostileScenarioGenerator.Generate(13, 0))))[..16]);
     }
 
-    private static string RunOne(string text, string disk, int index)
+    private static string RunOne(string text, string disk, int index, GuestErrorMode mode)
     {
-        string where = $"seed {Seed} index {index}:\n{text}";
+        string where = $"seed {Seed} index {index} ({mode}):\n{text}";
         Scenario scenario;
         try
         {
@@ -100,6 +110,7 @@ public sealed partial class HostileScenarioTests
                 BlockFile = scenario.Devices.Any(d => d.Kind == DeviceKinds.Block) ? disk : null,
                 HaltTimeout = TimeSpan.FromMilliseconds(250),
                 RunTimeout = TimeSpan.FromSeconds(10),
+                GuestErrors = mode,
             });
         }
         catch (LauncherException e)
@@ -116,6 +127,15 @@ public sealed partial class HostileScenarioTests
         if (!HostileScenarioGenerator.MayWriteBlock(text))
         {
             Assert.True(before.AsSpan().SequenceEqual(File.ReadAllBytes(disk)), $"block file changed by {where}");
+        }
+
+        if (mode == GuestErrorMode.Isolate)
+        {
+            Assert.True(result.Exit.Kind != LauncherExitKind.GuestFault, $"guest fault {result.Exit.Fault} ended an isolate-mode run: {where}\n{result.Transcript}");
+            if (result.Isolations.Count > 0)
+            {
+                return $"isolated {string.Join('+', result.Isolations.Select(i => i.Fault))}; {(result.ExitStatus == 0 ? "clean" : result.Exit.Kind.ToString())}";
+            }
         }
 
         return result.Exit.Fault is { } fault ? $"fault {fault}" : result.ExitStatus == 0 ? "clean" : result.Exit.Kind.ToString();

@@ -59,8 +59,10 @@ public sealed record RealModeRun(string Transcript, string ServerStderr, byte[] 
     /// A run that takes longer than <see cref="Timeout"/> is ended (lgdev stopped first, so that
     /// its transcript shows how far the guest got) and marked <see cref="TimedOut"/>.
     /// </summary>
+    /// <param name="scenarioPath">The scenario lgdev's guest plays.</param>
+    /// <param name="launcherOptions">Options for <c>lguestsim run</c> before the devices (e.g. <c>--guest-errors=isolate</c>).</param>
     /// <exception cref="InvalidOperationException">The run could not be set up, or lgdev left no transcript.</exception>
-    public static RealModeRun Run(string scenarioPath)
+    public static RealModeRun Run(string scenarioPath, params string[] launcherOptions)
     {
         Scenario scenario = ScenarioParser.ParseFile(scenarioPath, Path.GetFileName(scenarioPath));
         string dir = Directory.CreateTempSubdirectory("lguestsim-real-").FullName;
@@ -74,7 +76,7 @@ public sealed record RealModeRun(string Transcript, string ServerStderr, byte[] 
         try
         {
             Command.Check("mkfifo", fifo);
-            var launcher = new List<string>();
+            var launcher = new List<string>(launcherOptions);
             int nets = 0;
             for (int i = 0; i < scenario.Devices.Count; i++)
             {

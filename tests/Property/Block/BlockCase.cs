@@ -1,6 +1,7 @@
 using System.Text;
 using FsCheck;
 using FsCheck.Fluent;
+using LguestSim.Engine;
 using LguestSim.Engine.Abi;
 
 namespace LguestSim.Tests.Property.Block;
@@ -46,7 +47,7 @@ public sealed record BlockOp(uint Type, ulong Sector, int[] Segments, int Seed)
 }
 
 /// <summary>A disk of <see cref="Length"/> bytes and the batches of requests a guest sends, each with one kick.</summary>
-public sealed record BlockCase(int Length, int DiskSeed, BlockOp[][] Batches, BlockOp? PastEnd = null)
+public sealed record BlockCase(int Length, int DiskSeed, BlockOp[][] Batches, BlockOp? PastEnd = null, MalformedRequest? Malformed = null)
 {
     public override string ToString()
     {
@@ -63,6 +64,11 @@ public sealed record BlockCase(int Length, int DiskSeed, BlockOp[][] Batches, Bl
         if (PastEnd is not null)
         {
             sb.Append($"\n  then, alone: {PastEnd}");
+        }
+
+        if (Malformed is not null)
+        {
+            sb.Append($"\n  then, alone: {Malformed}");
         }
 
         return sb.ToString();
@@ -181,6 +187,76 @@ public static class BlockArbitraries
 
         return lengths;
     }
+}
+
+/// <summary>
+/// A request chain a driver would never build: the header missing, mis-sized or misaligned, the
+/// status byte missing or mis-sized, data of either direction on either side.
+/// </summary>
+/// <param name="Type">The header's type field (a read, a write, SCSI, with or without barrier).</param>
+/// <param name="HeaderLength">The first readable buffer's length (16 is the right size), or -1 for no header at all.</param>
+/// <param name="HeaderMisalign">Bytes added to the header's 8-aligned address (0 or 4: still 4-aligned, as i386's struct needs).</param>
+/// <param name="ReadableData">Lengths of readable buffers after the header.</param>
+/// <param name="WritableData">Lengths of writable buffers before the status.</param>
+/// <param name="StatusLength">The last writable buffer's length (1 is the right size), or -1 for none.</param>
+public sealed record MalformedRequest(uint Type, int HeaderLength, int HeaderMisalign, int[] ReadableData, int[] WritableData, int StatusLength)
+{
+    /// <summary>Readable descriptors in the chain (lguest's <c>out</c>).</summary>
+    public int Out => (HeaderLength >= 0 ? 1 : 0) + ReadableData.Length;
+
+    /// <summary>Writable descriptors in the chain (lguest's <c>in</c>).</summary>
+    public int In => WritableData.Length + (StatusLength >= 0 ? 1 : 0);
+
+    /// <summary>
+    /// The fault spec §5.3 steps 1–2 give, written out independently of the device: no readable
+    /// or no writable descriptor; else iov[0] checked as the 16-byte header, 4-aligned (its u64
+    /// is 4-aligned on i386), size first as lguest's <c>convert()</c>; else iov[last] as the
+    /// 1-byte status. Null when the
+    /// request is well formed after all.
+    /// </summary>
+    public GuestFault? ExpectedFault
+    {
+        get
+        {
+            if (Out == 0 || In == 0)
+            {
+                return GuestFault.BlockBadRequestShape;
+            }
+
+            // With no header, iov[0] is the first readable data buffer; it is checked as the header.
+            int firstReadable = HeaderLength >= 0 ? HeaderLength : ReadableData[0];
+            bool firstAligned = HeaderLength < 0 || HeaderMisalign % 4 == 0;
+            if (firstReadable != VirtioBlkOutHdr.Size || !firstAligned)
+            {
+                return GuestFault.BadTypedBuffer;
+            }
+
+            int last = StatusLength >= 0 ? StatusLength : WritableData[^1];
+            return last != 1 ? GuestFault.BadTypedBuffer : null;
+        }
+    }
+
+    public override string ToString() =>
+        $"malformed type=0x{Type:x} header={HeaderLength}+{HeaderMisalign} readable=[{string.Join(",", ReadableData)}] writable=[{string.Join(",", WritableData)}] status={StatusLength} (expect {ExpectedFault})";
+}
+
+/// <summary>Generators for cases that end in a malformed request.</summary>
+public static class BlockMalformedArbitraries
+{
+    public static Arbitrary<BlockCase> Cases() =>
+        (from length in Gen.Choose(1, 16).Select(s => s * 512)
+         from seed in Gen.Choose(0, 1000)
+         from bad in Malformed().Where(m => m.ExpectedFault is not null)
+         select new BlockCase(length, seed, [[new BlockOp(VirtioBlkOutHdr.TypeOut, 0, [512], seed)]], Malformed: bad)).ToArbitrary();
+
+    private static Gen<MalformedRequest> Malformed() =>
+        from type in Gen.Elements(VirtioBlkOutHdr.TypeIn, VirtioBlkOutHdr.TypeOut, VirtioBlkOutHdr.TypeScsiCmd, VirtioBlkOutHdr.TypeOut | VirtioBlkOutHdr.TypeBarrier)
+        from header in Gen.Frequency((1, Gen.Constant(-1)), (3, Gen.Constant(VirtioBlkOutHdr.Size)), (3, Gen.Elements(0, 1, 8, 15, 17, 24, 32, 512)))
+        from misalign in Gen.Frequency((3, Gen.Constant(0)), (1, Gen.Choose(1, 7)))
+        from readable in Gen.Frequency((3, Gen.Constant(0)), (1, Gen.Choose(1, 3))).SelectMany(n => Gen.Elements(0, 1, 16, 512).ArrayOf(n))
+        from writable in Gen.Frequency((3, Gen.Constant(0)), (1, Gen.Choose(1, 3))).SelectMany(n => Gen.Elements(0, 1, 16, 512).ArrayOf(n))
+        from status in Gen.Frequency((1, Gen.Constant(-1)), (3, Gen.Constant(1)), (3, Gen.Elements(0, 2, 4, 16, 512)))
+        select new MalformedRequest(type, header, misalign, readable, writable, status);
 }
 
 /// <summary>Generators for cases that end in a request at a sector no seek can reach.</summary>

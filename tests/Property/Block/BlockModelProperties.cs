@@ -86,6 +86,15 @@ public sealed class BlockModelProperties
         AssertFatal_FileIsTheModelOfWhatCameBefore(c, GuestFault.BlockWritePastEnd);
 
     /// <summary>
+    /// A request whose header or status byte is missing, mis-sized or misaligned ends the run with
+    /// the fault spec §5.3 steps 1–2 name for it (<see cref="MalformedRequest.ExpectedFault"/>),
+    /// after everything before it was served; whatever its type, nothing of it reaches the file.
+    /// </summary>
+    [Property(Arbitrary = new[] { typeof(BlockMalformedArbitraries) }, MaxTest = 40 * PropertyScale.Factor)]
+    public void MalformedRequest_IsFatal_WithTheSpecsFault(BlockCase c) =>
+        AssertFatal_FileIsTheModelOfWhatCameBefore(c, c.Malformed!.ExpectedFault!.Value);
+
+    /// <summary>
     /// Runs <paramref name="c"/> on a real file: the run ends with <paramref name="fault"/>, and the
     /// file, of its original length, is the model of the requests before the faulting one.
     /// </summary>

@@ -1,6 +1,8 @@
 using LguestSim.Backends.Simulated;
 using LguestSim.Backends.Simulated.Guest;
+using LguestSim.Engine.Abi;
 using LguestSim.Engine.HostIo;
+using LguestSim.Engine.Virtio;
 
 namespace LguestSim.Tests.Property.Block;
 
@@ -45,8 +47,43 @@ public static class BlockRun
 
                 driver.KickAndWait();
             }
+
+            if (c.Malformed is { } bad)
+            {
+                SubmitMalformed(guest, driver, bad);
+                driver.KickAndWait();
+            }
         }, new BlockMachineOptions { MemoryBytes = 16UL << 20, HaltTimeout = TimeSpan.FromSeconds(20) });
         return (result, outcomes);
+    }
+
+    /// <summary>Puts <paramref name="bad"/> on the ring as one chain, past the driver's own bookkeeping of requests.</summary>
+    private static void SubmitMalformed(BlockGuest guest, BlockDriver driver, MalformedRequest bad)
+    {
+        GuestHeap heap = guest.Context.Heap;
+        IGuestPhysicalMemory memory = guest.Context.Memory;
+        var readable = new List<GuestBuffer>();
+        if (bad.HeaderLength >= 0)
+        {
+            ulong header = heap.Allocate((ulong)Math.Max(bad.HeaderLength, VirtioBlkOutHdr.Size) + 8) + (ulong)bad.HeaderMisalign;
+            Span<byte> raw = stackalloc byte[VirtioBlkOutHdr.Size];
+            new VirtioBlkOutHdr(bad.Type, 0, 0).Write(raw);
+            memory.Write(header, raw);
+            readable.Add(new GuestBuffer(header, (uint)bad.HeaderLength));
+        }
+
+        ulong Buffer(int length) => heap.Allocate((ulong)Math.Max(length, 1));
+        readable.AddRange(bad.ReadableData.Select(len => new GuestBuffer(Buffer(len), (uint)len)));
+        var writable = bad.WritableData.Select(len => new GuestBuffer(Buffer(len), (uint)len)).ToList();
+        if (bad.StatusLength >= 0)
+        {
+            writable.Add(new GuestBuffer(Buffer(bad.StatusLength), (uint)bad.StatusLength));
+        }
+
+        if (driver.Queue.TryAddBuf(readable.ToArray(), writable.ToArray(), bad) < 0)
+        {
+            throw new InvalidOperationException("the ring has no room for the malformed request");
+        }
     }
 
     /// <summary>A temporary file of <paramref name="length"/> seeded bytes; returns its path and content.</summary>

@@ -38,10 +38,26 @@ public sealed class OracleBiteTests
         Assert.Contains("ReadableAfterWritable", f.Verdict.Reason, StringComparison.Ordinal);
     }
 
-    /// <summary>Fuzzes with <paramref name="plant"/> until a failure, then replays its scenario.</summary>
-    private static FuzzFailure FindWith(Action<FuzzMachine> plant, FuzzOracle oracle)
+    [Fact]
+    public void IsolationThatTakesTheConsoleDown_LivenessOracle()
     {
-        FuzzReport report = Fuzzer.Run(new FuzzOptions { Executions = Budget, Seed = 3, MachineCreated = plant, MaxFailures = 1 });
+        // A block or net device's isolation (the console's own isolation owes no console liveness).
+        FuzzFailure f = FindWith(PlantConsoleDown, FuzzOracle.Liveness, GuestErrorMode.Isolate, [FuzzDevice.Block, FuzzDevice.Net]);
+        Assert.Contains("a console write did not come out", f.Verdict.Reason, StringComparison.Ordinal);
+    }
+
+    /// <summary>Fuzzes with <paramref name="plant"/> until a failure, then replays its scenario.</summary>
+    private static FuzzFailure FindWith(Action<FuzzMachine> plant, FuzzOracle oracle, GuestErrorMode mode = GuestErrorMode.Exit, FuzzDevice[]? devices = null)
+    {
+        FuzzReport report = Fuzzer.Run(new FuzzOptions
+        {
+            Executions = Budget,
+            Seed = 3,
+            MachineCreated = plant,
+            MaxFailures = 1,
+            Modes = [mode],
+            Devices = devices ?? [FuzzDevice.Console, FuzzDevice.Net, FuzzDevice.Block],
+        });
         Assert.True(report.FailureCount > 0, $"no failure in {Budget} executions");
         FuzzFailure f = report.Failures[0];
         Assert.Equal(oracle, f.Verdict.Oracle);
@@ -79,6 +95,10 @@ public sealed class OracleBiteTests
         m.AfterEvent = (memory, layout) => ForEachNewCompletion(memory, layout, seen, (used, elem, head, ring) =>
             memory.WriteU32(elem + 4, memory.ReadU32(elem + 4) + 1));
     }
+
+    /// <summary>An isolation that also stops the console: its status byte cleared, so its kicks are ignored.</summary>
+    private static void PlantConsoleDown(FuzzMachine m) =>
+        m.OnIsolation = (memory, layout) => memory.WriteU8(layout.Status(layout.Console), 0);
 
     /// <summary>A Launcher that checks a buffer's direction before its bounds.</summary>
     private static void PlantWrongOrder(FuzzMachine m) =>

@@ -1,6 +1,7 @@
 using FsCheck;
 using FsCheck.Fluent;
 using LguestSim.Engine;
+using LguestSim.Engine.Launch;
 using LguestSim.Engine.Loader;
 using Xunit;
 
@@ -199,12 +200,38 @@ public sealed class LauncherCommandLineTests
     }
 
     [Fact]
-    public void Usage_IsThreeLines()
+    public void Usage_IsLguestsThreeLines_PlusGuestErrors()
     {
         string usage = LauncherCommandLine.FormatUsage("lguestsim run");
-        Assert.Equal(3, usage.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Equal(4, usage.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
         Assert.EndsWith("<mem-in-mb> vmlinux [args...]\n", usage, StringComparison.Ordinal);
         Assert.Contains("--block=<filename>", usage, StringComparison.Ordinal);
+        Assert.Contains("[--guest-errors=exit|isolate]", usage, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(new[] { "64", "vmlinux" }, GuestErrorMode.Exit)]
+    [InlineData(new[] { "--guest-errors=exit", "64", "vmlinux" }, GuestErrorMode.Exit)]
+    [InlineData(new[] { "--guest-errors=isolate", "64", "vmlinux" }, GuestErrorMode.Isolate)]
+    [InlineData(new[] { "--guest-errors", "isolate", "64", "vmlinux" }, GuestErrorMode.Isolate)]
+    [InlineData(new[] { "--guest=isolate", "64", "vmlinux" }, GuestErrorMode.Isolate)]
+    [InlineData(new[] { "--guest-errors=isolate", "--guest-errors=exit", "64", "vmlinux" }, GuestErrorMode.Exit)]
+    [InlineData(new[] { "64", "vmlinux", "--guest-errors=isolate", "root=/dev/vda" }, GuestErrorMode.Isolate)]
+    public void GuestErrors_DefaultExit_LastOneWins(string[] args, GuestErrorMode expected)
+    {
+        Assert.True(LauncherCommandLine.TryParse(args, out var cl, out _));
+        Assert.Equal(expected, cl.GuestErrors);
+    }
+
+    [Theory]
+    [InlineData("--guest-errors=")]
+    [InlineData("--guest-errors=Exit")]
+    [InlineData("--guest-errors=isolated")]
+    public void GuestErrors_BadValue_IsOneLineWithoutUsage(string option)
+    {
+        Assert.False(LauncherCommandLine.TryParse([option, "64", "vmlinux"], out _, out var error));
+        Assert.Contains("--guest-errors must be exit or isolate", error.Message, StringComparison.Ordinal);
+        Assert.False(error.ShowUsage);
     }
 
     [Fact]
@@ -212,7 +239,7 @@ public sealed class LauncherCommandLineTests
     {
         // Words drawn from option-like pieces and arbitrary strings (control characters too).
         Gen<string> word = Gen.Frequency(
-            (4, Gen.Elements("-v", "--verbose", "--block", "--block=d", "--tunnet", "--initrd=i", "--", "-", "--bl", "--x", "-vq", "64", "0", "vmlinux", "root=/dev/vda")),
+            (4, Gen.Elements("-v", "--verbose", "--block", "--block=d", "--tunnet", "--initrd=i", "--guest-errors=isolate", "--guest-errors", "--", "-", "--bl", "--x", "-vq", "64", "0", "vmlinux", "root=/dev/vda")),
             (1, ArbMap.Default.ArbFor<string>().Generator.Where(s => s is not null)));
         Prop.ForAll(Gen.ArrayOf(word).ToArbitrary(), (string[] args) =>
         {

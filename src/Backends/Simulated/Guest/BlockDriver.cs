@@ -164,7 +164,7 @@ public sealed class BlockDriver
         while (_queue.TryAddBuf(readable.ToArray(), writable.ToArray(), request) < 0)
         {
             _queue.Kick();
-            _guest.WaitUntil(() => _inFlight.Count == 0);
+            _guest.WaitUntil(_device, () => _inFlight.Count == 0);
         }
 
         _inFlight.Add(request.Sequence, request);
@@ -178,7 +178,7 @@ public sealed class BlockDriver
     public void KickAndWait()
     {
         _queue.Kick();
-        _guest.WaitUntil(() => _inFlight.Count == 0);
+        _guest.WaitUntil(_device, () => _inFlight.Count == 0);
     }
 
     private void OnInterrupt()

@@ -57,7 +57,7 @@ public sealed class ConsoleDriver
         object? token = null;
         uint length = 0;
         ushort head = 0;
-        _guest.WaitUntil(() => _out.TryGetBuf(out token, out length, out head));
+        _guest.WaitUntil(_device, () => _out.TryGetBuf(out token, out length, out head));
         _guest.Transcript.Line($"guest: console out used head={head} len={length}");
         _guest.Heap.Free((ulong)token!);
     }
@@ -67,7 +67,7 @@ public sealed class ConsoleDriver
     {
         byte[] want = expected.ToArray();
         int found = -1;
-        _guest.WaitUntil(() =>
+        _guest.WaitUntil(_device, () =>
         {
             Poll();
             found = IndexOf(want);

@@ -45,6 +45,15 @@ public sealed class GuestContext
     /// <summary>The buffer allocator.</summary>
     public GuestHeap Heap { get; }
 
+    /// <summary>
+    /// The simulator's answer to "did the Launcher isolate the device whose record is at this
+    /// address?" (<c>--guest-errors=isolate</c>), or null when nobody can tell (the guest then
+    /// waits as a real one would). Not something a real guest can see: it lets the simulated
+    /// guest give up a wait that nothing will ever end, at a point fixed by the run (the
+    /// Launcher isolates only while the guest is stopped), instead of after a wall-clock timeout.
+    /// </summary>
+    public Func<ulong, bool>? IsIsolated { get; init; }
+
     /// <summary><c>LHCALL_NOTIFY</c>, then handle any interrupt raised meanwhile, as on return from a hypercall.</summary>
     public void Notify(uint address)
     {
@@ -98,6 +107,32 @@ public sealed class GuestContext
     /// Waits until <paramref name="condition"/> holds: handle interrupts, test, halt, again.
     /// A halted guest wakes on an interrupt or on the next break of its run.
     /// </summary>
+    /// <param name="device">The device whose work the wait is for: the record's address and the device's name.</param>
+    /// <param name="condition">What ends the wait.</param>
+    /// <exception cref="DeviceIsolatedException">
+    /// The condition does not hold and the Launcher has isolated <paramref name="device"/>
+    /// (<see cref="IsIsolated"/>): nothing will make it hold before a reset.
+    /// </exception>
+    public void WaitUntil((ulong Address, string Name) device, Func<bool> condition)
+    {
+        while (true)
+        {
+            DeliverInterrupts();
+            if (condition())
+            {
+                return;
+            }
+
+            if (IsIsolated?.Invoke(device.Address) == true)
+            {
+                throw new DeviceIsolatedException(device.Name);
+            }
+
+            Cpu.Halt();
+        }
+    }
+
+    /// <summary>Waits until <paramref name="condition"/> holds, for no device in particular (benches, tests).</summary>
     public void WaitUntil(Func<bool> condition)
     {
         while (true)
@@ -112,9 +147,27 @@ public sealed class GuestContext
         }
     }
 
+    /// <summary><see cref="WaitUntil((ulong, string), Func{bool})"/> for work of <paramref name="device"/>.</summary>
+    /// <exception cref="DeviceIsolatedException">The Launcher has isolated <paramref name="device"/>.</exception>
+    public void WaitUntil(BusDevice device, Func<bool> condition) => WaitUntil((device.Address, device.Name), condition);
+
     /// <summary>Kernel panic: <c>LHCALL_SHUTDOWN</c> with the panic text (the guest dies).</summary>
     [DoesNotReturn]
     public void Panic(string message) => throw new GuestShutdownException(message, reboot: false);
 
     private sealed record IrqLine(GuestDriverQueue Queue, Action? Callback, string Name);
+}
+
+/// <summary>
+/// The simulated guest gave up waiting for a device the Launcher isolated
+/// (<see cref="GuestContext.IsIsolated"/>); the scenario step that waited ends here.
+/// </summary>
+public sealed class DeviceIsolatedException : Exception
+{
+    /// <summary>Creates the exception for the device named <paramref name="device"/>.</summary>
+    public DeviceIsolatedException(string device)
+        : base($"{device} was isolated by the Launcher") => Device = device;
+
+    /// <summary>The device's name ("console", "net", "block").</summary>
+    public string Device { get; }
 }

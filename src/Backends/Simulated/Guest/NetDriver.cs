@@ -90,17 +90,20 @@ public sealed class NetDriver
                 continue;
             }
 
-            _guest.WaitUntil(() => _tx.HasUsed);
+            _guest.WaitUntil(_device, () => _tx.HasUsed);
             Reclaim();
         }
 
         _tx.Kick();
     }
 
+    /// <summary>The device the driver is bound to.</summary>
+    public BusDevice Device => _device;
+
     /// <summary>Waits for a received frame and takes it.</summary>
     public byte[] Receive()
     {
-        _guest.WaitUntil(() => _received.Count > 0);
+        _guest.WaitUntil(_device, () => _received.Count > 0);
         return _received.Dequeue();
     }
 
@@ -112,7 +115,7 @@ public sealed class NetDriver
     }
 
     /// <summary>Waits until the device has used every receive buffer (<c>net.rx-drain</c>).</summary>
-    public void WaitRxDry() => _guest.WaitUntil(() => _rxOutstanding == 0);
+    public void WaitRxDry() => _guest.WaitUntil(_device, () => _rxOutstanding == 0);
 
     /// <summary>Fills the receive ring again and kicks it (<c>net.rx-refill</c>): the kick makes the Launcher listen again.</summary>
     public void RefillRx()

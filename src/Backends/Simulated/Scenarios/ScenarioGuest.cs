@@ -80,13 +80,22 @@ public sealed class ScenarioGuest
     /// <summary>The next step to play (after a reboot, where the new guest carries on).</summary>
     public int NextStep { get; private set; }
 
+    /// <summary>
+    /// Whether the Launcher has isolated the device whose record is at a given address
+    /// (<c>--guest-errors=isolate</c>), or null. The simulator's knowledge, handed to the guest
+    /// so that a step waiting for an isolated device gives up (one line, then the next step)
+    /// at a point the run fixes, instead of halting until the halt timeout (see
+    /// <see cref="GuestContext.IsIsolated"/>).
+    /// </summary>
+    public Func<ulong, bool>? IsIsolated { get; init; }
+
     /// <summary>The guest program: run on the simulated vcpu's thread.</summary>
     public void Run(IGuestCpu cpu)
     {
         var bp = BootParams.Read(Memory.ReadBytes(0, BootParams.Size));
         ulong pageTablePages = ((_memorySize / LguestLayout.PageSize) + 1023) / 1024 + 1;
         ulong top = (bp.RamdiskImage != 0 ? bp.RamdiskImage : _memorySize) - (pageTablePages * LguestLayout.PageSize);
-        _guest = new GuestContext(Memory, _memorySize, cpu, _transcript, top);
+        _guest = new GuestContext(Memory, _memorySize, cpu, _transcript, top) { IsIsolated = IsIsolated };
         ReportBootParams();
         while (NextStep < _scenario.Steps.Count)
         {
@@ -98,6 +107,11 @@ public sealed class ScenarioGuest
             catch (GuestHeapExhaustedException e)
             {
                 Check(step, false, e.Message);
+            }
+            catch (DeviceIsolatedException e)
+            {
+                // Nothing will end this wait before the guest resets the device: the step ends.
+                _transcript.Line($"guest: {step.Verb} gave up waiting: {e.Message}");
             }
         }
     }
@@ -417,7 +431,7 @@ public sealed class ScenarioGuest
         List<string> words = step.Words.Where(w => w != "wait").ToList();
         string name = words[0];
         ScenarioParser.TryParseNumber(words[1], out ulong vq);
-        (_, LguestVqConfig config) = FindQueue(name, (int)vq, step);
+        (ulong record, LguestVqConfig config) = FindQueue(name, (int)vq, step);
         var layout = new Engine.Virtio.VringLayout(config.Num);
         ulong ring = config.Pfn * (ulong)LguestLayout.PageSize;
         ulong avail = ring + (ulong)layout.AvailOffset;
@@ -458,7 +472,7 @@ public sealed class ScenarioGuest
                 if (wait)
                 {
                     ulong used = ring + (ulong)layout.UsedOffset;
-                    _guest.WaitUntil(() => Memory.ReadU16(used + 2) == Memory.ReadU16(avail + 2));
+                    _guest.WaitUntil((record, name), () => Memory.ReadU16(used + 2) == Memory.ReadU16(avail + 2));
                 }
 
                 break;

@@ -87,9 +87,6 @@ public static class ScenarioParser
         [("host.net.send", "len")] = (14, 1514),
     };
 
-    /// <summary>Verbs the format knows.</summary>
-    public static IEnumerable<string> Verbs => s_verbs.Keys;
-
     /// <summary>Parses the scenario file at <paramref name="path"/>; messages name it as <paramref name="displayName"/>.</summary>
     /// <exception cref="ScenarioException">The file is missing or malformed.</exception>
     public static Scenario ParseFile(string path, string? displayName = null)

@@ -79,9 +79,6 @@ public sealed class Transcript
     /// <summary>Hex with the 0x prefix, invariant.</summary>
     public static string Hex(ulong value) => "0x" + value.ToString("x", CultureInfo.InvariantCulture);
 
-    /// <summary>Decimal, invariant.</summary>
-    public static string Dec(long value) => value.ToString(CultureInfo.InvariantCulture);
-
     /// <summary>The first 16 hex digits of the SHA-256 of <paramref name="data"/>: a short, stable data digest.</summary>
     public static string Digest(ReadOnlySpan<byte> data)
     {

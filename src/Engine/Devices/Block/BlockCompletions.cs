@@ -51,6 +51,12 @@ internal sealed class BlockCompletions : InputSource
     }
 
     /// <summary>
+    /// Run loop, isolate mode: the fault was reported (the device is isolated) and must not be
+    /// rethrown; the worker is parked, so nothing sets it again before the reset resumes it.
+    /// </summary>
+    public void ClearFault() => Volatile.Write(ref _fault, null);
+
+    /// <summary>
     /// Worker: a warning about the request in hand (SCSI unsupported). It is held here and
     /// written by the run loop (<see cref="TakeWarnings"/>), never from the worker's thread, so
     /// where it lands in the transcript does not depend on thread timing.

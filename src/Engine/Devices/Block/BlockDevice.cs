@@ -146,18 +146,49 @@ public sealed class BlockDevice : VirtioDevice, IDisposable
     /// <summary>A reset is about to zero the ring: park the worker first.</summary>
     public override void PrepareReset() => _worker?.Quiesce();
 
+    /// <inheritdoc/>
+    public override GuestFaultException? PendingFault => _done.Fault;
+
+    /// <summary>
+    /// Isolate mode: park the worker (it returns only once the request in hand, if any, is
+    /// done), write what it still had to say, raise the interrupts still owed for requests it
+    /// completed before it stopped (their used entries are on the ring), and drop its fault:
+    /// the device is not served again before the guest resets it.
+    /// </summary>
+    public override void OnIsolated(IDeviceContext context)
+    {
+        _worker?.Quiesce();
+        WriteWarnings(context);
+        _done.ClearFault();
+        for (int completed = _done.TakeCompleted(); completed > 0; completed--)
+        {
+            try
+            {
+                context.TriggerIrq(Queue);
+            }
+            catch (GuestFaultException)
+            {
+                // The kernel refused the irq (a page rewritten by the guest): the device is
+                // isolated already, and the rest of the owed interrupts would be refused too.
+                break;
+            }
+        }
+    }
+
     /// <summary>
     /// The ring was zeroed: forget interrupts still owed for requests of the old ring (their
     /// used entries are gone) and let the worker wait for the next kick.
     /// </summary>
     /// <remarks>
     /// Decision: lguest.c would still raise those interrupts, which a re-probing guest sees as
-    /// "not mine". A fault the worker hit before the reset is kept and still ends the run.
+    /// "not mine". A fault the worker hit before the reset and the run loop has not taken
+    /// (exit mode) is kept, the worker stays stopped, and the fault still ends the run; once the
+    /// fault was taken (isolate mode, <see cref="OnIsolated"/>) the worker serves again.
     /// </remarks>
     public override void OnReset()
     {
         _done.TakeCompleted();
-        _worker?.Resume();
+        _worker?.Resume(clearFailure: _done.Fault is null);
     }
 
     /// <summary>Stops the worker after the request in hand (the Launcher's process ending).</summary>

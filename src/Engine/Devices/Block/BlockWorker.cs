@@ -24,6 +24,12 @@ namespace LguestSim.Engine.Devices.Block;
 /// <see cref="Quiesce"/>, which returns only once the worker has finished the request in hand
 /// and parked, and <see cref="Resume"/>. The lock taken by both orders every queue access of
 /// the worker before the reset and after it.</item>
+/// <item>A worker that stopped on a fault touches nothing: it is parked until
+/// <see cref="Resume"/> clears the failure (only after the run loop has taken the fault, in
+/// isolate mode) or <see cref="Dispose"/> ends it.</item>
+/// <item>An isolated device (isolate mode) is quiesced by the run loop
+/// (<see cref="BlockDevice.OnIsolated"/>) and gets no kicks (the Launcher ignores its
+/// notifies), so its worker stays parked until the reset's <see cref="Resume"/>.</item>
 /// </list>
 /// <para>
 /// <b>Where the worker stops.</b> It serves chains up to the <c>avail.idx</c> the run loop
@@ -34,13 +40,17 @@ namespace LguestSim.Engine.Devices.Block;
 /// caused them in every run.
 /// </para>
 /// <para>
-/// <b>Faults.</b> A guest fault in the worker (a bad chain or request) ends the worker, as
-/// it ended lguest.c's thread. The fault is handed to the run loop through
-/// <see cref="BlockCompletions.Failed"/>; the device's input handler rethrows it there, so the
-/// run ends exactly as for a fault on the run loop. On every way out of a run (death, reboot,
-/// an exit a device asked for, a host error) the Launcher first settles the worker
-/// (<see cref="Settle"/>), so a fault in a request the guest never waited for still ends the
-/// run as that fault.
+/// <b>Faults.</b> A guest fault in the worker (a bad chain or request) stops the worker, as
+/// it ended lguest.c's thread: it serves nothing more and parks. The fault is handed to the
+/// run loop through <see cref="BlockCompletions.Failed"/>; the device's input handler (or
+/// <see cref="BlockDevice.Settle"/>) rethrows it there. In exit mode the run ends exactly as for
+/// a fault on the run loop: on every way out of a run (death, reboot, an exit a device asked
+/// for, a host error) the Launcher first settles the worker (<see cref="Settle"/>), so a fault
+/// in a request the guest never waited for still ends the run as that fault. In isolate mode
+/// the run loop isolates the device, which takes the fault
+/// (<see cref="BlockCompletions.ClearFault"/>); the guest's reset of the device then resumes the
+/// worker on the new ring. A guest fault never leaves the worker's thread as an exception: it is
+/// handed over as above. (The store reports host failures as results, not exceptions.)
 /// </para>
 /// </remarks>
 internal sealed class BlockWorker : IDisposable
@@ -141,13 +151,23 @@ internal sealed class BlockWorker : IDisposable
     /// Run loop, after the ring was reset: the worker waits for the next kick, which can only
     /// name chains of the new ring (its <c>last_avail_idx</c> is 0 again).
     /// </summary>
-    public void Resume()
+    /// <param name="clearFailure">
+    /// Serve again after a fault, which the run loop has taken (isolate mode). False keeps a
+    /// worker that stopped on a fault stopped: the fault still ends the run (exit mode).
+    /// </param>
+    public void Resume(bool clearFailure)
     {
         lock (_gate)
         {
             _stopAt = 0;
             _kicked = false;
+            if (clearFailure)
+            {
+                _failed = false;
+            }
+
             Volatile.Write(ref _quiesce, false);
+            Monitor.PulseAll(_gate);
         }
     }
 
@@ -196,7 +216,8 @@ internal sealed class BlockWorker : IDisposable
         {
             lock (_gate)
             {
-                while (!_stopping && (!_kicked || _quiesce))
+                // Parked while quiesced or stopped on a fault, until a reset resumes it.
+                while (!_stopping && (!_kicked || _quiesce || _failed))
                 {
                     Monitor.Wait(_gate);
                 }
@@ -210,16 +231,14 @@ internal sealed class BlockWorker : IDisposable
                 _busy = true;
             }
 
-            if (!ServePass())
-            {
-                return;
-            }
+            // A pass that ends on a fault leaves the worker parked (above) until a reset
+            // resumes it after the run loop took the fault.
+            ServePass();
         }
     }
 
     /// <summary>One pass, entered with <c>_busy</c> set: serve what was kicked, then say so.</summary>
-    /// <returns>False when a guest fault ended the worker.</returns>
-    private bool ServePass()
+    private void ServePass()
     {
         try
         {
@@ -227,17 +246,11 @@ internal sealed class BlockWorker : IDisposable
         }
         catch (GuestFaultException e)
         {
-            // Like lguest.c's thread after errx(): this worker is done. The run loop
-            // rethrows the fault when it next services input, or settles the device.
-            _done.Failed(e);
-            lock (_gate)
-            {
-                _busy = false;
-                _failed = true;
-                Monitor.PulseAll(_gate);
-            }
-
-            return false;
+            // Like lguest.c's thread after errx(): this worker serves nothing more, and parks
+            // until a reset resumes it after the run loop took the fault. The run loop rethrows
+            // the fault when it next services input, or settles the device.
+            Fail(e);
+            return;
         }
 
         lock (_gate)
@@ -245,8 +258,19 @@ internal sealed class BlockWorker : IDisposable
             _busy = false;
             Monitor.PulseAll(_gate);
         }
+    }
 
-        return true;
+    /// <summary>Worker: stop serving, park, and hand the run loop the fault.</summary>
+    private void Fail(GuestFaultException fault)
+    {
+        _done.Failed(fault);
+
+        lock (_gate)
+        {
+            _busy = false;
+            _failed = true;
+            Monitor.PulseAll(_gate);
+        }
     }
 
     /// <summary>Serves chains until <c>last_avail_idx</c> reaches the latest kick's <c>avail.idx</c>.</summary>

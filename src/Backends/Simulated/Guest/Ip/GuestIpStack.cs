@@ -121,7 +121,7 @@ public sealed class GuestIpStack
                 return;
             }
 
-            _guest.WaitUntil(() => _net.Pending > 0);
+            _guest.WaitUntil(_net.Device, () => _net.Pending > 0);
         }
     }
 
