@@ -1,7 +1,7 @@
-using LguestSim.Engine.Launch;
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using LguestSim.Engine.Launch;
 using LguestSim.Fuzz;
 
 namespace LguestSim.Cli;

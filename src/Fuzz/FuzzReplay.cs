@@ -1,5 +1,5 @@
-using LguestSim.Engine.Launch;
 using System.Text;
+using LguestSim.Engine.Launch;
 
 namespace LguestSim.Fuzz;
 

@@ -1,6 +1,6 @@
-using LguestSim.Engine.Launch;
 using System.Globalization;
 using System.Text;
+using LguestSim.Engine.Launch;
 
 namespace LguestSim.Fuzz;
 

@@ -1,7 +1,7 @@
-using LguestSim.Engine.Launch;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using LguestSim.Engine.Launch;
 
 namespace LguestSim.Fuzz;
 
