@@ -26,6 +26,33 @@ public sealed record MachineSetup(GuestMemory Memory, ulong MemorySize, DevicePa
     public uint PfnLimit => (uint)(Page.GuestLimit / LguestLayout.PageSize);
 }
 
+/// <summary>A machine built by <see cref="Machine.Assemble"/> and not yet taken apart.</summary>
+public sealed class AssembledMachine : IDisposable
+{
+    private Action? _shutdown;
+
+    internal AssembledMachine(MachineSetup setup, Launcher launcher, Action shutdown)
+    {
+        Setup = setup;
+        Launcher = launcher;
+        _shutdown = shutdown;
+    }
+
+    /// <summary>Memory, device page and devices.</summary>
+    public MachineSetup Setup { get; }
+
+    /// <summary>The Launcher over them, ready to run.</summary>
+    public Launcher Launcher { get; }
+
+    /// <summary>Stops the device workers, then the channel, then the Waker (once).</summary>
+    public void Dispose()
+    {
+        Action? shutdown = _shutdown;
+        _shutdown = null;
+        shutdown?.Invoke();
+    }
+}
+
 /// <summary>How a machine's run ended, and the machine it ran.</summary>
 /// <param name="Exit">How the Launcher ended.</param>
 /// <param name="Setup">The memory, device page and devices of the run (for summaries).</param>
@@ -58,6 +85,33 @@ public static class Machine
     /// <exception cref="ArgumentException">The memory has the wrong shape, or a port the wrong type.</exception>
     /// <exception cref="LguestHostException">The channel refuses to initialize.</exception>
     public static MachineOutcome Run(MachineDescription description)
+    {
+        using AssembledMachine machine = Assemble(description);
+        LauncherExit exit;
+        try
+        {
+            exit = machine.Launcher.Run();
+        }
+        catch (LguestHostException e)
+        {
+            // A host failure under the Launcher (a tap read ≤ 0): the run ends here, as
+            // lguest's err() would end it, and the caller reports it like any other end.
+            exit = machine.Launcher.Finish(new LauncherExit(LauncherExitKind.HostError, 1, e.Message));
+        }
+
+        return new MachineOutcome(exit, machine.Setup);
+    }
+
+    /// <summary>
+    /// Builds the machine <paramref name="description"/> describes — memory, device page,
+    /// devices, boot image, channel (initialized), Waker and Launcher — without running it.
+    /// <see cref="Run"/> runs what this builds; the fuzzer drives the Launcher it returns over
+    /// and over. Disposing the result takes the machine apart in the one safe order.
+    /// </summary>
+    /// <exception cref="LauncherException">The machine cannot be set up (too many devices, a bad kernel).</exception>
+    /// <exception cref="ArgumentException">The memory has the wrong shape, or a port the wrong type.</exception>
+    /// <exception cref="LguestHostException">The channel refuses to initialize.</exception>
+    public static AssembledMachine Assemble(MachineDescription description)
     {
         ulong mem = description.MemorySize;
         GuestMemory memory = description.Memory ?? new ManagedGuestMemory(DevicePage.CapacityFor(mem), mem);
@@ -93,28 +147,17 @@ public static class Machine
             channel.Initialize(setup.PfnLimit, setup.PageDirectory, setup.Entry);
             waker = description.CreateWaker?.Invoke(channel) ?? new Waker(channel);
             ILauncherObserver observer = description.CreateObserver?.Invoke(setup) ?? NullObserver.Instance;
-            var launcher = new Launcher(channel, page, devices, waker, observer) 
+            var launcher = new Launcher(channel, page, devices, waker, observer)
             {
                 SettleDevicesAtBreak = description.SettleDevicesAtBreak,
                 GuestErrors = description.GuestErrors,
             };
-            LauncherExit exit;
-            try
-            {
-                exit = launcher.Run();
-            }
-            catch (LguestHostException e)
-            {
-                // A host failure under the Launcher (a tap read ≤ 0): the run ends here, as
-                // lguest's err() would end it, and the caller reports it like any other end.
-                exit = launcher.Finish(new LauncherExit(LauncherExitKind.HostError, 1, e.Message));
-            }
-
-            return new MachineOutcome(exit, setup);
+            return new AssembledMachine(setup, launcher, () => Shutdown(devices, channel, waker));
         }
-        finally
+        catch
         {
             Shutdown(devices, channel, waker);
+            throw;
         }
     }
 

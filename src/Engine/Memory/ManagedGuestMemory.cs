@@ -14,7 +14,13 @@ public sealed class ManagedGuestMemory : GuestMemory
     {
     }
 
-    private ManagedGuestMemory(byte[] bytes, ulong limit)
+    /// <summary>
+    /// Memory over the caller's array, as it is (not cleared): the fuzzer builds machine after
+    /// machine over one backing instead of allocating a megabyte each time, and restores its
+    /// bytes itself. The whole array is the capacity.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is past the array.</exception>
+    public ManagedGuestMemory(byte[] bytes, ulong limit)
         : base(bytes, limit)
     {
         _bytes = bytes;

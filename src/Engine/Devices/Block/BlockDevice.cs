@@ -44,6 +44,16 @@ public sealed class BlockDevice : VirtioDevice, IDisposable
         _done = new BlockCompletions(record.Name);
     }
 
+    /// <summary>
+    /// Run the worker's passes on the run loop's thread instead of a thread of its own: a kick
+    /// only records how far to serve, and the pass runs when the run loop settles the device
+    /// (at a break with <see cref="Launch.Launcher.SettleDevicesAtBreak"/>, and at the end of a
+    /// run). The fuzzer's hook, and nothing else's: it replays hundreds of thousands of short
+    /// programs a second, which a thread hand-off per request would not allow, while the
+    /// request code it exercises stays the worker's own. Set before the first kick.
+    /// </summary>
+    public bool ServeOnCallerThread { get; set; }
+
     /// <summary>The request queue.</summary>
     public Virtqueue Queue => Record.Queues[0];
 
@@ -81,7 +91,7 @@ public sealed class BlockDevice : VirtioDevice, IDisposable
     /// </remarks>
     public override void HandleNotify(Virtqueue queue, IDeviceContext context)
     {
-        _worker ??= new BlockWorker(this, _done, context, _workerStarting);
+        _worker ??= new BlockWorker(this, _done, context, _workerStarting, ServeOnCallerThread);
 
         // ORDERING: only an upper bound for the worker. The guest stored the ring entries
         // before this index; the worker reads the index again, with its own barrier, before it

@@ -60,7 +60,7 @@ internal sealed class BlockWorker : IDisposable
     private readonly BlockCompletions _done;
     private readonly IDeviceContext _context;
     private readonly object _gate = new();
-    private readonly Thread _thread;
+    private readonly Thread? _thread;
     private readonly Action? _starting;
 
     // All guarded by _gate, except _stopAt and _quiesce, which the worker also reads between
@@ -73,15 +73,50 @@ internal sealed class BlockWorker : IDisposable
     private bool _failed;
 
     /// <summary>Starts the worker for <paramref name="device"/>'s queue; <paramref name="starting"/> runs first on its thread.</summary>
-    public BlockWorker(BlockDevice device, BlockCompletions done, IDeviceContext context, Action? starting)
+    /// <param name="device">The device whose queue the worker serves.</param>
+    /// <param name="done">Where completions and the fault go.</param>
+    /// <param name="context">The Launcher.</param>
+    /// <param name="starting">Run first thing on the worker's thread.</param>
+    /// <param name="onCaller">
+    /// No thread at all: the worker's passes run on the caller's thread, when it calls
+    /// <see cref="RunPass"/> (and at <see cref="Settle"/>). The fuzzer's hook only
+    /// (<see cref="BlockDevice.ServeOnCallerThread"/>): a thread hand-off per request costs
+    /// more than the whole rest of a fuzz execution. Same pop and serve code, same
+    /// bookkeeping; only who runs it differs.
+    /// </param>
+    public BlockWorker(BlockDevice device, BlockCompletions done, IDeviceContext context, Action? starting, bool onCaller = false)
     {
         _starting = starting;
         _device = device;
         _queue = device.Queue;
         _done = done;
         _context = context;
-        _thread = new Thread(Loop) { IsBackground = true, Name = $"lguest {device.Name} worker" };
-        _thread.Start();
+        if (!onCaller)
+        {
+            _thread = new Thread(Loop) { IsBackground = true, Name = $"lguest {device.Name} worker" };
+            _thread.Start();
+        }
+    }
+
+    /// <summary>
+    /// Without a thread (<c>onCaller</c>): one pass of the worker, now, on the caller's thread —
+    /// what the thread would do when it next gets the CPU: serve every chain kicked so far,
+    /// unless it is parked for a reset, stopping or has faulted.
+    /// </summary>
+    public void RunPass()
+    {
+        lock (_gate)
+        {
+            if (_thread is not null || _stopping || _failed || _quiesce || !_kicked)
+            {
+                return;
+            }
+
+            _kicked = false;
+            _busy = true;
+        }
+
+        ServePass();
     }
 
     /// <summary>Run loop: the guest kicked with <c>avail.idx</c> = <paramref name="availIndex"/>.</summary>
@@ -146,6 +181,12 @@ internal sealed class BlockWorker : IDisposable
     /// </remarks>
     public void Settle()
     {
+        if (_thread is null)
+        {
+            RunPass();
+            return;
+        }
+
         lock (_gate)
         {
             while (!_failed && !_stopping && !_quiesce && (_kicked || _busy))
@@ -165,7 +206,7 @@ internal sealed class BlockWorker : IDisposable
             Monitor.PulseAll(_gate);
         }
 
-        _thread.Join();
+        _thread?.Join();
     }
 
     private void Loop()
@@ -190,24 +231,32 @@ internal sealed class BlockWorker : IDisposable
                 _busy = true;
             }
 
-            try
-            {
-                ServeKicked();
-            }
-            catch (GuestFaultException e)
-            {
-                // Like lguest.c's thread after errx(): this worker serves nothing more, and
-                // parks (above) until a reset resumes it after the run loop took the fault. The
-                // run loop rethrows the fault when it next services input, or settles the device.
-                Fail(e);
-                continue;
-            }
+            // A pass that ends on a fault leaves the worker parked (above) until a reset
+            // resumes it after the run loop took the fault.
+            ServePass();
+        }
+    }
 
-            lock (_gate)
-            {
-                _busy = false;
-                Monitor.PulseAll(_gate);
-            }
+    /// <summary>One pass, entered with <c>_busy</c> set: serve what was kicked, then say so.</summary>
+    private void ServePass()
+    {
+        try
+        {
+            ServeKicked();
+        }
+        catch (GuestFaultException e)
+        {
+            // Like lguest.c's thread after errx(): this worker serves nothing more, and parks
+            // until a reset resumes it after the run loop took the fault. The run loop rethrows
+            // the fault when it next services input, or settles the device.
+            Fail(e);
+            return;
+        }
+
+        lock (_gate)
+        {
+            _busy = false;
+            Monitor.PulseAll(_gate);
         }
     }
 
