@@ -10,7 +10,8 @@ namespace LguestSim.Cli;
 /// records the input as a crash, and a guest fault is a normal outcome; without afl-fuzz the
 /// one input runs once and its verdict is printed as one line, exit status 0 when it held.
 /// <c>lguestsim fuzz --afl --emit-corpus DIR</c> writes seed inputs instead: one per device
-/// and class, each chosen because it decodes to that pair and passes.
+/// and class, each chosen because it decodes to that pair and passes (on a build that is not
+/// instrumented: outside SharpFuzz's fork server an instrumented assembly has no trace map).
 /// </summary>
 /// <remarks>
 /// Main hands this entry the words after <c>fuzz</c> when one of them is <c>--afl</c>, before
@@ -93,25 +94,33 @@ internal static class AflEntry
     {
         bool underAfl = Environment.GetEnvironmentVariable("__AFL_SHM_ID") is not null;
         byte[] buffer = new byte[4096];
-        FuzzVerdict last = FuzzVerdict.Pass;
-        int lastLength = 0;
+        bool ok = false;
+        string line = "";
 
         // Under afl-fuzz this never returns: SharpFuzz's fork server calls the action once per
         // input, and reports an exception that escapes it as FAULT_CRASH. Without afl-fuzz it
-        // calls the action once on standard input (with a private trace map, so an
-        // instrumented build runs here too) and returns.
+        // calls the action once on standard input and returns. Everything that runs
+        // instrumented code (the engine and the fuzz assembly, FuzzVerdict's members included)
+        // stays inside the action: an instrumented build has a trace map only there (afl-fuzz's
+        // shared memory, or one SharpFuzz lends for the one call).
         SharpFuzz.Fuzzer.Run(stream =>
         {
-            lastLength = ReadAll(stream, ref buffer);
-            last = Verdict(buffer.AsSpan(0, lastLength), mode);
-            if (!last.Ok && underAfl)
+            int length = ReadAll(stream, ref buffer);
+            FuzzVerdict verdict = Verdict(buffer.AsSpan(0, length), mode);
+            ok = verdict.Ok;
+            if (!ok && underAfl)
             {
-                throw new OracleFailedException(last.ToString());
+                throw new OracleFailedException(verdict.ToString());
+            }
+
+            if (!underAfl)
+            {
+                line = $"{DescribeInput(buffer.AsSpan(0, length))}: {verdict}";
             }
         });
 
-        Console.WriteLine($"{DescribeInput(buffer.AsSpan(0, lastLength))}: {last}");
-        return last.Ok ? 0 : 1;
+        Console.WriteLine(line);
+        return ok ? 0 : 1;
     }
 
     private static int ReadAll(Stream stream, ref byte[] buffer)
