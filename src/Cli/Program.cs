@@ -36,6 +36,7 @@ internal static class Program
         root.Subcommands.Add(SimCommand.Create());
         root.Subcommands.Add(BenchCommands.Create());
         root.Subcommands.Add(LgdevCommand.Create());
+        root.Subcommands.Add(FuzzCommand.Create());
 
         // Listed for --help only: Main hands `run` its words before parsing.
         root.Subcommands.Add(new Command("run", "The lguest Launcher on /dev/lguest: lguestsim run [--verbose] [--tunnet=ADDR|bridge:NAME]... [--block=FILE]... "

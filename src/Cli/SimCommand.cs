@@ -136,6 +136,11 @@ internal static class SimCommand
             memoryMiB = mib;
         }
 
+        if (scenarioFile is not null && File.Exists(scenarioFile.FullName) && FuzzScenarioText(scenarioFile.FullName) is { } fuzzText)
+        {
+            return RunFuzzScenario(fuzzText, scenarioFile.ToString(), transcriptFile);
+        }
+
         Scenario scenario;
         try
         {
@@ -216,6 +221,45 @@ internal static class SimCommand
         }
 
         return result.ExitStatus;
+    }
+
+    /// <summary>The text of a fuzz scenario (one whose first step is <c>fuzz</c>), or null for any other file.</summary>
+    private static string? FuzzScenarioText(string path)
+    {
+        var info = new FileInfo(path);
+        if (info.Length > ScenarioParser.MaxScenarioBytes)
+        {
+            return null;
+        }
+
+        string text = File.ReadAllText(path);
+        return LguestSim.Fuzz.FuzzScenario.IsFuzzScenario(text) ? text : null;
+    }
+
+    /// <summary>
+    /// A fuzz scenario (saved by <c>lguestsim fuzz --save</c>): replayed on a fuzz machine with
+    /// every oracle on; exit status 1 when an oracle fails, as it did when it was found.
+    /// </summary>
+    private static int RunFuzzScenario(string text, string name, FileInfo? transcriptFile)
+    {
+        LguestSim.Fuzz.FuzzReplayResult result;
+        try
+        {
+            result = LguestSim.Fuzz.FuzzReplay.Run(text, name);
+        }
+        catch (FormatException e)
+        {
+            Console.Error.WriteLine($"lguestsim: {e.Message}");
+            return 1;
+        }
+
+        Console.Out.Write(result.Transcript);
+        if (transcriptFile is not null)
+        {
+            OutputFile.WriteAllText(transcriptFile.ToString(), result.Transcript);
+        }
+
+        return result.Verdict.Ok ? 0 : 1;
     }
 
     /// <summary>What is wrong with <paramref name="path"/> as a file to read, or null when nothing is.</summary>

@@ -35,8 +35,8 @@ namespace LguestSim.Fuzz;
 /// </remarks>
 public sealed class FuzzMachine : IDisposable
 {
-    /// <summary>Guest RAM: 4 pages.</summary>
-    public const ulong RamSize = 4 * LguestLayout.PageSize;
+    /// <summary>Guest RAM: 2 pages (boot_params, then the page the programs' buffers live in).</summary>
+    public const ulong RamSize = 2 * LguestLayout.PageSize;
 
     /// <summary>The fuzzed block disk: 8 sectors and a partial one.</summary>
     public const int DiskLength = (8 * 512) + 100;
@@ -85,7 +85,7 @@ public sealed class FuzzMachine : IDisposable
 
         _spare = new FuzzDisk(1, SpareLength);
         _disks = target == FuzzDevice.Block ? [_disk, _spare] : [_spare];
-        _modelDisks = _disks.Select(d => (byte[]?)new byte[d!.Length]).ToArray();
+        _modelDisks = _disks.Select(d => (byte[]?)d!.Initial.ToArray()).ToArray();
         _initialDisks = _disks.Select(d => (byte[]?)d!.Initial.ToArray()).ToArray();
         _backing = new byte[DevicePage.CapacityFor(RamSize)];
         _machine = Build();
@@ -130,7 +130,8 @@ public sealed class FuzzMachine : IDisposable
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // Any other exception is a Launcher bug the guest provoked: the finding itself.
-            unexpected = $"unexpected {e.GetType().Name}: {e.Message}";
+            string where = e.StackTrace?.Split('\n', 2)[0].Trim() ?? string.Empty;
+            unexpected = $"unexpected {e.GetType().Name}: {e.Message} ({where})";
             exit = default;
         }
 
@@ -157,7 +158,8 @@ public sealed class FuzzMachine : IDisposable
 
         devices.Add(new MachineDevice(DeviceKinds.Block, _spare));
         devices.Add(new MachineDevice(DeviceKinds.Console, _console));
-        Array.Clear(_backing);
+        // No clearing: the first build is over a fresh array, and every later one is followed by
+        // a copy of the snapshot over [0, guest_limit), the only bytes the guest can reach.
         var description = new MachineDescription
         {
             MemorySize = RamSize,
@@ -407,9 +409,14 @@ public sealed class FuzzMachine : IDisposable
             return memory;
         }
 
-        // The block files against the model's disks.
+        // The block files against the model's disks (when either was written).
         for (int i = 0; i < _disks.Length; i++)
         {
+            if (!_disks[i]!.Dirty && !_model.DiskWritten)
+            {
+                continue;
+            }
+
             int at = FirstDifference(_disks[i]!.Bytes, _modelDisks[i]!);
             if (at >= 0)
             {
@@ -541,12 +548,9 @@ public sealed class FuzzMachine : IDisposable
                     if (NeedsReset(d, exit))
                     {
                         // The guest's own reset: rings zeroed, last_avail_idx 0, the worker rewound.
+                        // The snapshot's rings are all zero too (nothing runs before it), so
+                        // only the status and ack bytes need restoring afterwards.
                         _machine.Launcher.HandleOutput((uint)d.Record.DescriptorAddress);
-                        foreach (Virtqueue q in d.Record.Queues)
-                        {
-                            MarkDirty(q.RingAddress, q.Layout.TotalSize);
-                        }
-
                         MarkDirty(d.Record.DescriptorAddress, 1);
                     }
                 }

@@ -194,6 +194,9 @@ internal sealed class FuzzDisk : IBlockStore
 
     public long Length => Bytes.Length;
 
+    /// <summary>Whether anything was written since the last <see cref="Restore"/>.</summary>
+    public bool Dirty => _dirtyHigh > _dirtyLow;
+
     /// <summary>Reads served (for liveness).</summary>
     public long Reads { get; private set; }
 

@@ -464,7 +464,7 @@ public static class ProgramGenerator
             while (req.Descs.Count < count)
             {
                 D last = req.Descs[^1];
-                uint len = (uint)r.Range(0, 32);
+                uint len = (uint)r.Range(0, 24);
                 req.Descs.Insert(req.Descs.Count - 1, new D(Alloc(len, 1), len, (ushort)(last.Flags & Write)));
             }
         }

@@ -121,6 +121,9 @@ internal sealed class ReferenceModel
     /// <summary>Console writes the model expects (for liveness).</summary>
     public long ConsoleWrites { get; private set; }
 
+    /// <summary>Whether the model wrote to any of its disks in this execution.</summary>
+    public bool DiskWritten { get; private set; }
+
     /// <summary>Number of devices on the page.</summary>
     public int DeviceCount => _devices.Length;
 
@@ -149,10 +152,16 @@ internal sealed class ReferenceModel
             d.WorkerFault = null;
             if (d.Disk is not null)
             {
-                initialDisks[disk++]!.CopyTo(d.Disk, 0);
+                if (DiskWritten)
+                {
+                    initialDisks[disk]!.CopyTo(d.Disk, 0);
+                }
+
+                disk++;
             }
         }
 
+        DiskWritten = false;
         Completions.Clear();
         EarlyOutput = (0, 0);
         ConsoleWrites = 0;
@@ -577,11 +586,15 @@ internal sealed class ReferenceModel
             }
 
             ulong pos = offset;
+            DiskWritten |= length > 0;
             for (int b = 1; b < readable; b++)
             {
                 (ulong a, uint l) = _buffers[b];
-                _mem.AsSpan((int)a, (int)l).CopyTo(d.Disk.AsSpan((int)pos));
-                pos += l;
+                if (l != 0)
+                {
+                    _mem.AsSpan((int)a, (int)l).CopyTo(d.Disk.AsSpan((int)pos));
+                    pos += l;
+                }
             }
 
             result = 0;
