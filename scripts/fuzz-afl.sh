@@ -109,7 +109,7 @@ afl-fuzz -V "$seconds" -i "$out/seeds" -o "$out/findings" -t 10000 -m none \
     -- "$out/bin/lguestsim" fuzz --afl --mode "$mode" >"$out/afl.log" 2>&1 &
 afl_pid=$!
 for _ in $(seq 1 240); do
-    fsrv_pid=$(ps -o pid= --ppid "$afl_pid" 2>/dev/null | head -n 1 | tr -d ' ')
+    fsrv_pid=$( (ps -o pid= --ppid "$afl_pid" 2>/dev/null || true) | head -n 1 | tr -d ' ')
     [ -n "$fsrv_pid" ] || ! alive "$afl_pid" || { sleep 0.25; continue; }
     break
 done
