@@ -109,8 +109,11 @@ public sealed class FuzzMachine : IDisposable
     /// </summary>
     public Action<GuestMemory, FuzzLayout>? AfterEvent { get; set; }
 
-    /// <summary>Test hook: replaces the model's fault code before it is compared (a planted wrong fault order).</summary>
-    public Func<GuestFault, GuestFault>? ModelFaultOverride { get; set; }
+    /// <summary>
+    /// Test hook (never set by the fuzzer): rewrites how the Launcher's run ended before the
+    /// oracles see it, so that a test can plant a Launcher that checks rules in the wrong order.
+    /// </summary>
+    public Func<LauncherExit, LauncherExit>? ExitOverride { get; set; }
 
     /// <summary>Runs <paramref name="program"/> and checks every oracle.</summary>
     public FuzzVerdict Run(FuzzProgram program, GuestErrorMode mode)
@@ -135,7 +138,7 @@ public sealed class FuzzMachine : IDisposable
             exit = default;
         }
 
-        FuzzVerdict verdict = unexpected is not null ? FuzzVerdict.Fail(FuzzOracle.Crash, unexpected) : Check(exit);
+        FuzzVerdict verdict = unexpected is not null ? FuzzVerdict.Fail(FuzzOracle.Crash, unexpected) : Check(ExitOverride?.Invoke(exit) ?? exit);
         Restore(exit, !verdict.Ok);
         return verdict;
     }
@@ -383,7 +386,7 @@ public sealed class FuzzMachine : IDisposable
             }
         }
 
-        GuestFault expectedFault = ModelFaultOverride is { } o ? o(_model.Fault) : _model.Fault;
+        GuestFault expectedFault = _model.Fault;
         bool same = end switch
         {
             ModelEnd.None => exit.Kind == LauncherExitKind.GuestDied,
@@ -573,11 +576,23 @@ public sealed class FuzzMachine : IDisposable
             _machine.Dispose();
             _machine = Build();
             Builds++;
-            _snapshot.CopyTo(_backing, 0);
-            _snapshot.CopyTo(_shadow, 0);
-            Array.Clear(_dirty);
+            if (rebuild)
+            {
+                // After a failed oracle the dirty pages are not all known: copy everything.
+                _snapshot.CopyTo(_backing, 0);
+                _snapshot.CopyTo(_shadow, 0);
+                Array.Clear(_dirty);
+            }
+            else
+            {
+                // The set-up wrote the device page (and boot_params) again; every other byte
+                // the run changed is in a page marked dirty, since the model foresaw it.
+                MarkDirty(0, 1);
+                MarkDirty(Layout.PageAddress, 1);
+            }
         }
-        else
+
+        if (!rebuild)
         {
             for (int p = 0; p < _dirty.Length; p++)
             {

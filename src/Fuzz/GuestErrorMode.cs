@@ -12,3 +12,10 @@ public enum GuestErrorMode
     /// <summary>The faulting device is isolated; everything else keeps running.</summary>
     Isolate,
 }
+
+/// <summary>The modes as lists.</summary>
+public static class FuzzModes
+{
+    /// <summary>Both modes, exit first.</summary>
+    public static IReadOnlyList<GuestErrorMode> All { get; } = [GuestErrorMode.Exit, GuestErrorMode.Isolate];
+}

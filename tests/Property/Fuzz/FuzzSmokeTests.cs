@@ -1,0 +1,34 @@
+using LguestSim.Fuzz;
+using Xunit;
+
+namespace LguestSim.Tests.Property.Fuzz;
+
+/// <summary>CI's fixed-seed fuzz run: every class on every device it applies to, and no failure.</summary>
+public sealed class FuzzSmokeTests
+{
+    [Fact]
+    public void FixedSeed_20000Executions_EveryClassHit_NoFailure()
+    {
+        FuzzReport report = Fuzzer.Run(new FuzzOptions { Executions = 20_000, Seed = 12, Modes = FuzzModes.All });
+        Assert.Equal(20_000, report.Executions);
+        Assert.True(report.FailureCount == 0, string.Join("\n", report.Failures.Select(f => $"{f.Verdict}\n{f.Scenario}")));
+        Assert.Equal(FuzzClasses.All.Count, report.ClassesHit);
+
+        // Both ways a run can end are exercised in every cell that can end cleanly or fault.
+        Assert.True(report.Cells.Values.Sum(c => c.Clean) > 1000);
+        Assert.True(report.Cells.Values.Sum(c => c.Faulted) > 1000);
+    }
+
+    [Fact]
+    public void SameSeed_SameMatrix()
+    {
+        string a = Matrix(Fuzzer.Run(new FuzzOptions { Executions = 3000, Seed = 5 }));
+        string b = Matrix(Fuzzer.Run(new FuzzOptions { Executions = 3000, Seed = 5 }));
+        string c = Matrix(Fuzzer.Run(new FuzzOptions { Executions = 3000, Seed = 6 }));
+        Assert.Equal(a, b);
+        Assert.NotEqual(a, c);
+    }
+
+    private static string Matrix(FuzzReport r) =>
+        string.Join(";", r.Cells.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}:{kv.Value.Executions}/{kv.Value.Clean}/{kv.Value.Faulted}/{kv.Value.Failed}"));
+}
