@@ -46,6 +46,9 @@ public sealed class FuzzMachine : IDisposable
 
     private const int Page = LguestLayout.PageSize;
 
+    // Until the engine's isolate mode is merged, an isolate-mode machine runs exit semantics.
+    private const bool EngineIsolates = false;
+
     private readonly byte[] _backing;
     private readonly FuzzChannel _channel;
     private readonly Observer _observer = new();
@@ -62,16 +65,22 @@ public sealed class FuzzMachine : IDisposable
     private bool[] _dirty = [];
     private ReferenceModel _model = null!;
     private FuzzProgram? _program;
+    private List<FuzzStep> _steps = [];
+    private bool _probing;
+    private long _consoleWritesBefore;
+    private long _spareReadsBefore;
+    private int _completionsBefore;
     private int _step;
     private bool _pendingBreak;
     private bool _finished;
     private ModelEnd _modelEnd;
     private string? _mismatch;
 
-    /// <summary>Builds the machine for <paramref name="target"/>.</summary>
-    public FuzzMachine(FuzzDevice target)
+    /// <summary>Builds the machine for <paramref name="target"/>, its Launcher in <paramref name="mode"/>.</summary>
+    public FuzzMachine(FuzzDevice target, GuestErrorMode mode = GuestErrorMode.Exit)
     {
         Target = target;
+        Mode = mode;
         _channel = new FuzzChannel(this);
         if (target == FuzzDevice.Net)
         {
@@ -96,8 +105,17 @@ public sealed class FuzzMachine : IDisposable
     /// <summary>The device the machine is built around.</summary>
     public FuzzDevice Target { get; }
 
+    /// <summary>What the machine's Launcher does with a guest fault.</summary>
+    public GuestErrorMode Mode { get; }
+
     /// <summary>Where everything is.</summary>
     public FuzzLayout Layout { get; }
+
+    /// <summary>Keep <see cref="LastRun"/> (replays do; the fuzz loop does not).</summary>
+    public bool RecordRun { get; set; }
+
+    /// <summary>With <see cref="RecordRun"/>: the used entries the last run made (as the model foresaw them) and its early output.</summary>
+    public IReadOnlyList<string> LastRun { get; private set; } = [];
 
     /// <summary>Machines built so far (1 + rebuilds after sticky device state).</summary>
     public int Builds { get; private set; } = 1;
@@ -116,9 +134,8 @@ public sealed class FuzzMachine : IDisposable
     public Func<LauncherExit, LauncherExit>? ExitOverride { get; set; }
 
     /// <summary>Runs <paramref name="program"/> and checks every oracle.</summary>
-    public FuzzVerdict Run(FuzzProgram program, GuestErrorMode mode)
+    public FuzzVerdict Run(FuzzProgram program)
     {
-        _ = mode;
         Begin(program);
         LauncherExit exit;
         string? unexpected = null;
@@ -139,6 +156,14 @@ public sealed class FuzzMachine : IDisposable
         }
 
         FuzzVerdict verdict = unexpected is not null ? FuzzVerdict.Fail(FuzzOracle.Crash, unexpected) : Check(ExitOverride?.Invoke(exit) ?? exit);
+        if (RecordRun)
+        {
+            LastRun = [
+                .. _model.Completions.Select(c => $"used: {Layout.Name(c.Device)} vq{c.Queue} head {c.Head} len {c.Length}"),
+                .. _observer.Early.Bytes > 0 ? new[] { $"early console: {_observer.Early.Bytes} bytes" } : [],
+            ];
+        }
+
         Restore(exit, !verdict.Ok);
         return verdict;
     }
@@ -174,6 +199,7 @@ public sealed class FuzzMachine : IDisposable
             SettleDevicesAtBreak = true,
         };
         AssembledMachine machine = Machine.Assemble(description);
+        _observer.Devices = machine.Setup.Devices;
         foreach (VirtioDevice d in machine.Setup.Devices)
         {
             if (d is BlockDevice block)
@@ -198,12 +224,17 @@ public sealed class FuzzMachine : IDisposable
         _snapshot = _backing.AsSpan(0, limit).ToArray();
         _shadow = (byte[])_snapshot.Clone();
         _dirty = new bool[(limit + Page - 1) / Page];
-        _model = new ReferenceModel(_shadow, (ulong)limit, _machine.Setup.Page.Address, _modelDisks, _dirty);
+        _model = new ReferenceModel(_shadow, (ulong)limit, _machine.Setup.Page.Address, _modelDisks, _dirty)
+        {
+            IsolateMode = Mode == GuestErrorMode.Isolate && EngineIsolates,
+        };
     }
 
     private void Begin(FuzzProgram program)
     {
         _program = program;
+        _steps = program.Steps;
+        _probing = false;
         _step = 0;
         _pendingBreak = false;
         _finished = false;
@@ -244,10 +275,27 @@ public sealed class FuzzMachine : IDisposable
             return ChannelEvent.Broken;
         }
 
-        List<FuzzStep> steps = _program!.Steps;
-        while (_step < steps.Count)
+        while (true)
         {
-            FuzzStep s = steps[_step++];
+            if (_step == _steps.Count)
+            {
+                if (_probing || !_model.IsolateMode || _model.Isolations.Count == 0)
+                {
+                    break;
+                }
+
+                // Liveness: after an isolation the rest of the machine still works. A console
+                // write and a read of the healthy disk, played after the program.
+                _probing = true;
+                _steps = LivenessProbe();
+                _step = 0;
+                _consoleWritesBefore = _console.Writes;
+                _spareReadsBefore = _spare.Reads;
+                _completionsBefore = _model.Completions.Count;
+                continue;
+            }
+
+            FuzzStep s = _steps[_step++];
             switch (s.Kind)
             {
                 case StepKind.Desc:
@@ -331,6 +379,65 @@ public sealed class FuzzMachine : IDisposable
         return ChannelEvent.Died("fuzz program done");
     }
 
+    /// <summary>A console write (vq1 head 125) and a one-sector read of the spare disk (head 120).</summary>
+    private List<FuzzStep> LivenessProbe()
+    {
+        const ushort Next = 1;
+        const ushort Write = 2;
+        int console = Layout.Console;
+        int spare = Layout.Spare;
+        return
+        [
+            new FuzzStep(StepKind.Fill, Address: ProbeText, Length: 8, Value: (byte)'L'),
+            FuzzStep.Desc(console, 1, ProbeConsoleHead, ProbeText, 8, 0, 0),
+            new FuzzStep(StepKind.Publish, (byte)console, 1, ProbeConsoleHead),
+            new FuzzStep(StepKind.Kick, (byte)console, 1),
+            new FuzzStep(StepKind.Poke, Address: ProbeHeader, Data: new byte[16]),
+            FuzzStep.Desc(spare, 0, ProbeSpareHead, ProbeHeader, 16, Next, ProbeSpareHead + 1),
+            FuzzStep.Desc(spare, 0, ProbeSpareHead + 1, ProbeHeader + 0x40, 64, Next | Write, ProbeSpareHead + 2),
+            FuzzStep.Desc(spare, 0, ProbeSpareHead + 2, ProbeHeader + 0x90, 1, Write, 0),
+            new FuzzStep(StepKind.Publish, (byte)spare, 0, ProbeSpareHead),
+            new FuzzStep(StepKind.Kick, (byte)spare, 0),
+        ];
+    }
+
+    private FuzzVerdict CheckLiveness()
+    {
+        if (!_probing)
+        {
+            return FuzzVerdict.Pass;
+        }
+
+        // Only what the model says the probe does is claimed: a guest that broke the console or
+        // the spare disk itself (rewrote its status, filled its ring with garbage) is not owed them.
+        bool consoleDue = false;
+        bool spareDue = false;
+        List<ModelCompletion> done = _model.Completions;
+        for (int i = _completionsBefore; i < done.Count; i++)
+        {
+            consoleDue |= done[i].Device == Layout.Console && done[i].Queue == 1 && done[i].Head == ProbeConsoleHead;
+            spareDue |= done[i].Device == Layout.Spare && done[i].Head == ProbeSpareHead;
+        }
+
+        (int device, GuestFault fault) = _model.Isolations[0];
+        if (consoleDue && _console.Writes == _consoleWritesBefore)
+        {
+            return FuzzVerdict.Fail(FuzzOracle.Liveness, $"liveness: after {Layout.Name(device)} was isolated ({fault}), a console write did not come out");
+        }
+
+        if (spareDue && _spare.Reads == _spareReadsBefore)
+        {
+            return FuzzVerdict.Fail(FuzzOracle.Liveness, $"liveness: after {Layout.Name(device)} was isolated ({fault}), a read of the healthy disk did not complete");
+        }
+
+        return FuzzVerdict.Pass;
+    }
+
+    private const ushort ProbeConsoleHead = 125;
+    private const ushort ProbeSpareHead = 120;
+    private const ulong ProbeText = 0x1f00;
+    private const ulong ProbeHeader = 0x1f40;
+
     private void GuestWrite(ulong address, ReadOnlySpan<byte> data)
     {
         // The guest may write anywhere below guest_limit; a program that names more is cut.
@@ -398,6 +505,19 @@ public sealed class FuzzMachine : IDisposable
             return FuzzVerdict.Fail(FuzzOracle.Outcome, $"outcome: the Launcher ended {Describe(exit)}, the model says {DescribeModel(end, expectedFault)}");
         }
 
+        // Isolate mode: the same devices isolated, in the same order, for the same faults.
+        if (!IsolationsAgree(out string? isolations))
+        {
+            return FuzzVerdict.Fail(FuzzOracle.Outcome, $"outcome: {isolations}");
+        }
+
+        // Liveness: after an isolation, the console and the healthy disk still work.
+        FuzzVerdict live = CheckLiveness();
+        if (!live.Ok)
+        {
+            return live;
+        }
+
         // Used length: each completion's length, against the writable bytes and the spec.
         FuzzVerdict used = CheckUsed();
         if (!used.Ok)
@@ -435,7 +555,25 @@ public sealed class FuzzMachine : IDisposable
         return new FuzzVerdict(true, FuzzOracle.None, Summarize(exit));
     }
 
-    private static string Summarize(LauncherExit exit) => exit.Kind switch
+    private bool IsolationsAgree(out string? why)
+    {
+        why = null;
+        List<(int Device, GuestFault Fault)> model = _model.Isolations;
+        List<(int Device, GuestFault Fault)> real = _observer.Isolations;
+        if (model.SequenceEqual(real))
+        {
+            return true;
+        }
+
+        static string List(List<(int Device, GuestFault Fault)> l, FuzzLayout layout) =>
+            l.Count == 0 ? "none" : string.Join(", ", l.Select(x => $"{layout.Name(x.Device)} {x.Fault}"));
+        why = $"the Launcher isolated {List(real, Layout)}; the model says {List(model, Layout)}";
+        return false;
+    }
+
+    private string Summarize(LauncherExit exit) => _model.Isolations.Count > 0 && exit.Kind == LauncherExitKind.GuestDied
+        ? "isolated " + string.Join(",", _model.Isolations.Select(x => x.Fault))
+        : exit.Kind switch
     {
         LauncherExitKind.GuestFault => exit.Fault!.Value.ToString(),
         LauncherExitKind.HostError => "HostError",
@@ -673,7 +811,29 @@ public sealed class FuzzMachine : IDisposable
     {
         public (long Bytes, ulong Hash) Early { get; private set; }
 
-        public void Clear() => Early = (0, 0);
+        public IReadOnlyList<VirtioDevice> Devices { get; set; } = [];
+
+        public List<(int Device, GuestFault Fault)> Isolations { get; } = new();
+
+        public void Clear()
+        {
+            Early = (0, 0);
+            Isolations.Clear();
+        }
+
+        public void OnIsolated(VirtioDevice device, GuestFaultException fault)
+        {
+            int index = -1;
+            for (int i = 0; i < Devices.Count; i++)
+            {
+                if (ReferenceEquals(Devices[i], device))
+                {
+                    index = i;
+                }
+            }
+
+            Isolations.Add((index, fault.Fault));
+        }
 
         public void OnNotify(uint address)
         {

@@ -21,15 +21,21 @@ public static class FuzzReplay
     public static FuzzReplayResult Run(string text, string file, Action<FuzzMachine>? plant = null)
     {
         (FuzzDevice device, GuestErrorMode mode, FuzzClass cls) = FuzzScenario.ParseHeader(text, file);
-        using var machine = new FuzzMachine(device);
+        using var machine = new FuzzMachine(device, mode);
+        machine.RecordRun = true;
         plant?.Invoke(machine);
         FuzzProgram program = FuzzScenario.ParseProgram(text, file, machine.Layout, device, cls);
-        FuzzVerdict verdict = machine.Run(program, mode);
+        FuzzVerdict verdict = machine.Run(program);
         var sb = new StringBuilder();
         sb.Append($"fuzz: device {FuzzScenario.DeviceName(device)}, mode {FuzzScenario.ModeName(mode)}, class {cls.Name()}, guest_limit 0x{machine.Layout.Limit:x}\n");
         foreach (FuzzStep s in program.Steps)
         {
             sb.Append("guest: ").Append(FuzzScenario.StepText(s, machine.Layout)).Append('\n');
+        }
+
+        foreach (string line in machine.LastRun)
+        {
+            sb.Append(line).Append('\n');
         }
 
         sb.Append(verdict.Ok ? $"launcher: ended {verdict.Reason}\noracles: ok\n" : $"oracles: FAIL {verdict.Oracle}: {verdict.Reason}\n");

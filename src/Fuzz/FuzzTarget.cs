@@ -19,20 +19,20 @@ public static class FuzzTarget
     public static FuzzVerdict RunBytes(ReadOnlySpan<byte> input, GuestErrorMode mode)
     {
         var r = new FuzzRandom(input);
-        FuzzProgram program = Decode(r, out FuzzMachine machine);
-        return machine.Run(program, mode);
+        FuzzProgram program = Decode(r, mode, out FuzzMachine machine);
+        return machine.Run(program);
     }
 
     /// <summary>The program <paramref name="input"/> maps to, on the machine for its device (for saving a crash as a scenario).</summary>
-    public static FuzzProgram Decode(ReadOnlySpan<byte> input) => Decode(new FuzzRandom(input), out _);
+    public static FuzzProgram Decode(ReadOnlySpan<byte> input) => Decode(new FuzzRandom(input), GuestErrorMode.Exit, out _);
 
-    private static FuzzProgram Decode(FuzzRandom r, out FuzzMachine machine)
+    private static FuzzProgram Decode(FuzzRandom r, GuestErrorMode mode, out FuzzMachine machine)
     {
         var device = (FuzzDevice)r.Next(3);
         FuzzClass[] classes = FuzzClasses.All.Where(c => c.AppliesTo(device)).ToArray();
         FuzzClass cls = classes[r.Next(classes.Length)];
-        t_machines ??= new FuzzMachine?[3];
-        machine = t_machines[(int)device] ??= new FuzzMachine(device);
+        t_machines ??= new FuzzMachine?[6];
+        machine = t_machines[((int)device * 2) + (int)mode] ??= new FuzzMachine(device, mode);
         return ProgramGenerator.Generate(cls, machine.Layout, r);
     }
 }

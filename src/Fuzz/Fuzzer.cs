@@ -161,13 +161,17 @@ public static class Fuzzer
     public static FuzzReport Run(FuzzOptions options)
     {
         var report = new FuzzReport(options);
-        var machines = new Dictionary<FuzzDevice, FuzzMachine>();
+        var machines = new Dictionary<(FuzzDevice, GuestErrorMode), FuzzMachine>();
         var cells = new List<(FuzzClass Class, FuzzDevice Device, GuestErrorMode Mode, FuzzCell Cell)>();
         foreach (FuzzDevice d in options.Devices)
         {
-            var m = new FuzzMachine(d);
-            options.MachineCreated?.Invoke(m);
-            machines[d] = m;
+            foreach (GuestErrorMode mode in options.Modes)
+            {
+                var m = new FuzzMachine(d, mode);
+                options.MachineCreated?.Invoke(m);
+                machines[(d, mode)] = m;
+            }
+
             foreach (FuzzClass c in options.Classes.Where(c => c.AppliesTo(d)))
             {
                 foreach (GuestErrorMode mode in options.Modes)
@@ -215,9 +219,9 @@ public static class Fuzzer
                 }
 
                 (FuzzClass cls, FuzzDevice device, GuestErrorMode mode, FuzzCell cell) = cells[(int)(n % cells.Count)];
-                FuzzMachine machine = machines[device];
+                FuzzMachine machine = machines[(device, mode)];
                 FuzzProgram program = ProgramGenerator.Generate(cls, machine.Layout, r, options.SingleKick);
-                FuzzVerdict verdict = machine.Run(program, mode);
+                FuzzVerdict verdict = machine.Run(program);
                 cell.Executions++;
                 if (verdict.Ok)
                 {
@@ -261,7 +265,7 @@ public static class Fuzzer
     /// Shrinks a failing program: drops steps one at a time while the same oracle still fails,
     /// until no single step can go.
     /// </summary>
-    public static (FuzzProgram Program, FuzzVerdict Verdict) Shrink(FuzzMachine machine, FuzzProgram program, GuestErrorMode mode, FuzzVerdict verdict)
+    public static (FuzzProgram Program, FuzzVerdict Verdict) Shrink(FuzzMachine machine, FuzzProgram program, FuzzVerdict verdict)
     {
         bool progress = true;
         while (progress)
@@ -270,7 +274,7 @@ public static class Fuzzer
             for (int i = program.Steps.Count - 1; i >= 0; i--)
             {
                 FuzzProgram smaller = program.With(program.Steps.Where((_, j) => j != i));
-                FuzzVerdict v = machine.Run(smaller, mode);
+                FuzzVerdict v = machine.Run(smaller);
                 if (!v.Ok && v.Oracle == verdict.Oracle)
                 {
                     program = smaller;
@@ -285,7 +289,7 @@ public static class Fuzzer
 
     private static FuzzFailure Keep(FuzzMachine machine, FuzzProgram program, GuestErrorMode mode, FuzzVerdict verdict, string? dir, int index)
     {
-        (FuzzProgram small, FuzzVerdict v) = Shrink(machine, program, mode, verdict);
+        (FuzzProgram small, FuzzVerdict v) = Shrink(machine, program, verdict);
         string text = FuzzScenario.Write(small, mode, machine.Layout, [$"found by lguestsim fuzz: class {small.Class.Name()}, device {FuzzScenario.DeviceName(small.Target)}, mode {FuzzScenario.ModeName(mode)}", $"failure: {v}"]);
         string? path = null;
         if (dir is not null)

@@ -22,7 +22,8 @@ internal enum ModelEnd : byte
 /// <param name="Length">The used length the spec fixes.</param>
 /// <param name="Writable">The chain's writable bytes.</param>
 /// <param name="Device">Index of the device.</param>
-internal readonly record struct ModelCompletion(ulong Element, ushort Head, uint Length, ulong Writable, int Device);
+/// <param name="Queue">Index of the queue.</param>
+internal readonly record struct ModelCompletion(ulong Element, ushort Head, uint Length, ulong Writable, int Device, int Queue);
 
 /// <summary>
 /// An independent model of what the Launcher must do, written from the spec alone (§3 device
@@ -106,6 +107,20 @@ internal sealed class ReferenceModel
         _devices = [.. devices];
     }
 
+    /// <summary>
+    /// Isolate mode (spec of issue 12 item 1): a fault isolates the device that raised it —
+    /// its notifies are ignored, its input is not listened to, its worker parks and drops its
+    /// fault and owed interrupts — until the guest resets it; a notify no device owns is
+    /// ignored. Host errors still end the run.
+    /// </summary>
+    public bool IsolateMode { get; set; }
+
+    /// <summary>Isolate mode: the isolations of this execution, in order (device, fault).</summary>
+    public List<(int Device, GuestFault Fault)> Isolations { get; } = new();
+
+    /// <summary>Whether device <paramref name="device"/> is isolated now.</summary>
+    public bool IsIsolated(int device) => _devices[device].Isolated;
+
     /// <summary>The fault the model expects, once <see cref="ModelEnd.Fault"/> was returned.</summary>
     public GuestFault Fault { get; private set; }
 
@@ -150,6 +165,7 @@ internal sealed class ReferenceModel
             d.StopAt = 0;
             d.Owed = 0;
             d.WorkerFault = null;
+            d.Isolated = false;
             if (d.Disk is not null)
             {
                 if (DiskWritten)
@@ -162,6 +178,7 @@ internal sealed class ReferenceModel
         }
 
         DiskWritten = false;
+        Isolations.Clear();
         Completions.Clear();
         EarlyOutput = (0, 0);
         ConsoleWrites = 0;
@@ -196,7 +213,9 @@ internal sealed class ReferenceModel
     }
 
     /// <summary>Spec §6.4: a notify of <paramref name="address"/>.</summary>
-    public ModelEnd Notify(uint address)
+    public ModelEnd Notify(uint address) => Handled(Dispatch(address));
+
+    private ModelEnd Dispatch(uint address)
     {
         for (int i = 0; i < _devices.Length; i++)
         {
@@ -214,6 +233,11 @@ internal sealed class ReferenceModel
                     continue;
                 }
 
+                if (d.Isolated)
+                {
+                    return ModelEnd.None; // isolated: ignored until a reset
+                }
+
                 if (_mem[d.Status] == 0)
                 {
                     return ModelEnd.None; // early output of a device: a warning, ignored
@@ -225,7 +249,7 @@ internal sealed class ReferenceModel
 
         if (address >= _limit)
         {
-            return Fail(GuestFault.BadNotify, -1);
+            return IsolateMode ? ModelEnd.None : Fail(GuestFault.BadNotify, -1);
         }
 
         long n = 0;
@@ -269,6 +293,12 @@ internal sealed class ReferenceModel
 
                 any = true;
                 ModelEnd result = Input(i, out bool keepListening);
+                if (result == ModelEnd.Fault && IsolateMode)
+                {
+                    Isolate(FaultDevice);
+                    continue;
+                }
+
                 if (result != ModelEnd.None)
                 {
                     return result;
@@ -290,7 +320,7 @@ internal sealed class ReferenceModel
         for (int i = 0; i < _devices.Length; i++)
         {
             MDevice d = _devices[i];
-            if (d.Type != 2)
+            if (d.Type != 2 || d.Isolated)
             {
                 continue;
             }
@@ -303,6 +333,14 @@ internal sealed class ReferenceModel
 
             if (d.WorkerFault is { } f)
             {
+                if (IsolateMode)
+                {
+                    Fault = f;
+                    FaultDevice = i;
+                    Isolate(i);
+                    continue;
+                }
+
                 return Fail(f, i);
             }
         }
@@ -317,8 +355,46 @@ internal sealed class ReferenceModel
         return ModelEnd.Fault;
     }
 
+    private ModelEnd Handled(ModelEnd end)
+    {
+        if (end == ModelEnd.Fault && IsolateMode && FaultDevice >= 0)
+        {
+            Isolate(FaultDevice);
+            return ModelEnd.None;
+        }
+
+        return end;
+    }
+
+    private void Isolate(int device)
+    {
+        MDevice d = _devices[device];
+        d.Isolated = true;
+        d.Listening = false;
+        d.Owed = 0;
+        d.WorkerFault = null;
+        d.Kicked = false;
+        Isolations.Add((device, Fault));
+    }
+
     private void Reset(MDevice d)
     {
+        int index = Array.IndexOf(_devices, d);
+        if (IsolateMode && !d.Isolated && d.WorkerFault is { } pending)
+        {
+            // A fault the worker hit that the run loop has not seen: reported now, as an isolation.
+            Fault = pending;
+            FaultDevice = index;
+            Isolate(index);
+        }
+
+        if (d.Isolated)
+        {
+            // Back, clean: served again, and listened to as at start-up.
+            d.Isolated = false;
+            d.Listening = !(d.Type == 3 && d.InputDead);
+        }
+
         _mem[d.Status] = 0;
         _mem.AsSpan((int)d.Ack, d.FeatureLength).Clear();
         Mark(d.Status, 1);
@@ -713,7 +789,7 @@ internal sealed class ReferenceModel
         BinaryPrimitives.WriteUInt16LittleEndian(_mem.AsSpan((int)q.Used + 2, 2), (ushort)(idx + 1));
         Mark(elem, 8);
         Mark(q.Used + 2, 2);
-        Completions.Add(new ModelCompletion(elem, head, length, writable, device));
+        Completions.Add(new ModelCompletion(elem, head, length, writable, device, Array.IndexOf(_devices[device].Queues, q)));
     }
 
     private void Mark(ulong address, ulong length)
@@ -764,5 +840,6 @@ internal sealed class ReferenceModel
         public ushort StopAt;
         public int Owed;
         public GuestFault? WorkerFault;
+        public bool Isolated;
     }
 }
