@@ -24,7 +24,8 @@ internal static class FuzzCommand
         Option<string[]> classes = new("--class") { Description = "Only these classes (repeatable): " + FuzzClasses.NameList + ".", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true };
         Option<DirectoryInfo?> save = new("--save") { Description = "Save each failure, shrunk, as DIR/fuzz-NNN-CLASS-DEVICE-MODE.scenario (replay: lguestsim sim --scenario FILE)." };
         Option<bool> single = new("--single-kick") { Description = "Only single-kick programs (one request, one kick): the throughput figure." };
-        Option<bool> afl = new("--afl") { Description = "Read one input from stdin, map it to a hostile program, run it with every oracle; exit 0, or 1 with the failure on stderr." };
+        Option<bool> afl = new("--afl") { Description = "The AFL++ entry (scripts/fuzz-afl.sh): read one input from stdin, map it to a hostile program, run it with every oracle; "
+            + "print one verdict line, exit 0 or 1 (under afl-fuzz a failure is a crash). Takes only --mode exit|isolate, and --emit-corpus DIR to write seed inputs." };
 
         var command = new Command("fuzz", "Fuzz the Launcher's devices with hostile descriptor chains in-process, checking a reference model, guest memory, "
             + "used lengths and the disks after every execution. Exit status 0 when nothing failed, 1 otherwise.")

@@ -25,6 +25,13 @@ internal static class Program
             return Guarded(() => RunCommand.Run(args[1..]));
         }
 
+        // `fuzz --afl` reads one input from standard input under SharpFuzz's fork server (and
+        // takes only --mode and --emit-corpus): handed over before parsing, like `run`.
+        if (args.Length > 0 && args[0] == "fuzz" && args.Contains("--afl"))
+        {
+            return Guarded(() => AflEntry.Run(args[1..]));
+        }
+
         RootCommand root = new("LguestSim: the 2.6.25 lguest Launcher as a test harness and simulator.");
         root.Subcommands.Add(SimCommand.Create());
         root.Subcommands.Add(BenchCommands.Create());
