@@ -24,6 +24,7 @@ internal static class FuzzCommand
         Option<string[]> classes = new("--class") { Description = "Only these classes (repeatable): " + FuzzClasses.NameList + ".", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true };
         Option<DirectoryInfo?> save = new("--save") { Description = "Save each failure, shrunk, as DIR/fuzz-NNN-CLASS-DEVICE-MODE.scenario (replay: lguestsim sim --scenario FILE)." };
         Option<bool> single = new("--single-kick") { Description = "Only single-kick programs (one request, one kick): the throughput figure." };
+        // Listed for --help only: Program hands `fuzz --afl` to AflEntry before parsing.
         Option<bool> afl = new("--afl") { Description = "The AFL++ entry (scripts/fuzz-afl.sh): read one input from stdin, map it to a hostile program, run it with every oracle; "
             + "print one verdict line, exit 0 or 1 (under afl-fuzz a failure is a crash). Takes only --mode exit|isolate, and --emit-corpus DIR to write seed inputs." };
 
@@ -40,12 +41,11 @@ internal static class FuzzCommand
             parse.GetValue(device)!,
             parse.GetValue(classes) ?? [],
             parse.GetValue(save),
-            parse.GetValue(single),
-            parse.GetValue(afl)));
+            parse.GetValue(single)));
         return command;
     }
 
-    private static int Run(double? seconds, long? execs, ulong seed, string mode, string device, string[] classNames, DirectoryInfo? save, bool single, bool afl)
+    private static int Run(double? seconds, long? execs, ulong seed, string mode, string device, string[] classNames, DirectoryInfo? save, bool single)
     {
         GuestErrorMode[] modes = mode switch
         {
@@ -57,21 +57,6 @@ internal static class FuzzCommand
         {
             Console.Error.WriteLine("lguestsim: fuzz: give --seconds or --execs, not both");
             return 1;
-        }
-
-        if (afl)
-        {
-            using var stdin = Console.OpenStandardInput();
-            using var buffer = new MemoryStream();
-            stdin.CopyTo(buffer);
-            FuzzVerdict v = FuzzTarget.RunBytes(buffer.ToArray(), modes[0]);
-            if (!v.Ok)
-            {
-                Console.Error.WriteLine($"lguestsim: fuzz: {v}");
-                return 1;
-            }
-
-            return 0;
         }
 
         FuzzDevice[] devices = device switch
