@@ -154,16 +154,22 @@ echo "mutation: Stryker log: $log"
         --test-project "$repo/tests/Property/LguestSim.Tests.Property.csproj" \
         --test-project "$repo/tests/Golden/LguestSim.Tests.Golden.csproj" \
         --concurrency "$concurrency" \
-        --reporter html --reporter json --reporter progress \
+        --reporter html --reporter json --reporter dots \
         --output "$out" \
         --skip-version-check \
         "${mutate_args[@]}"
 ) >"$log" 2>&1 &
 group=$!
+sleep 1
+if [ "$(ps -o pgid= -p "$group" 2>/dev/null | tr -d ' ')" != "$group" ] && kill -0 "$group" 2>/dev/null; then
+    echo "mutation: Stryker did not get a process group of its own; stopping" >&2
+    kill -TERM "$group" 2>/dev/null || true
+    exit 1
+fi
 
 deadline=$((started + budget_min * 60))
 status=
-last_progress=
+last_progress=0
 while kill -0 "$group" 2>/dev/null; do
     if [ "$(date +%s)" -ge "$deadline" ]; then
         echo "mutation: over the budget of $budget_min min: stopping the run" >&2
@@ -171,11 +177,19 @@ while kill -0 "$group" 2>/dev/null; do
         status=124
         break
     fi
-    # The progress reporter's latest line, at most once a minute.
-    progress=$(tr '\r' '\n' <"$log" | grep -E 'tested|Killed' | tail -n 1 || true)
-    if [ -n "$progress" ] && [ "$progress" != "$last_progress" ] && [ $(( ($(date +%s) - started) % 60 )) -lt 5 ]; then
-        echo "mutation: $(( ($(date +%s) - started) / 60 )) min: $progress"
-        last_progress=$progress
+    # Progress, about once a minute: the dots reporter writes one character per tested mutant
+    # ('.' killed, 'S' survived, 'T' timeout) on the log's last line.
+    now=$(date +%s)
+    if [ $(( (now - started) % 60 )) -lt 5 ] && [ $((now - last_progress)) -ge 30 ]; then
+        planned=$(sed -n 's/.* \([0-9][0-9]*\) *total mutants will be tested.*/\1/p' "$log" | tail -n 1)
+        if [ -n "$planned" ]; then
+            last=$(tail -n 1 "$log")
+            dots=
+            [[ $last == \[* ]] || dots=$(printf '%s' "$last" | tr -cd '.ST')
+            survived=$(printf '%s' "$dots" | tr -cd 'S' | wc -c)
+            echo "mutation: $(( (now - started) / 60 )) min: ${#dots}/$planned mutants tested, $survived survived so far"
+        fi
+        last_progress=$now
     fi
     sleep 5
 done
