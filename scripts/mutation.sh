@@ -124,10 +124,19 @@ if ! dotnet tool restore >"$out/tool-restore.log" 2>&1; then
     exit 1
 fi
 
+# Stryker puts the mutated engine into the test projects' bin folders and keeps the real one
+# beside it as *.stryker-unchanged; a run stopped half-way leaves them swapped, and the next
+# `dotnet test` would test a mutant. Put the real assembly back.
+restore_engine() {
+    local kept
+    while IFS= read -r -d '' kept; do
+        mv -f "$kept" "${kept%.stryker-unchanged}"
+    done < <(find "$repo/tests" -path '*/bin/*' -name '*.stryker-unchanged' -print0 2>/dev/null)
+}
+
 group=
 stop_group() {
-    [ -n "$group" ] || return 0
-    if kill -0 -- "-$group" 2>/dev/null; then
+    if [ -n "$group" ] && kill -0 -- "-$group" 2>/dev/null; then
         kill -TERM -- "-$group" 2>/dev/null || true
         for _ in 1 2 3 4 5 6 7 8 9 10; do
             kill -0 -- "-$group" 2>/dev/null || break
@@ -136,9 +145,11 @@ stop_group() {
         kill -KILL -- "-$group" 2>/dev/null || true
     fi
     group=
+    restore_engine
 }
 trap 'stop_group' EXIT
 trap 'stop_group; echo "mutation: interrupted" >&2; exit 130' INT TERM HUP
+restore_engine
 
 started=$(date +%s)
 echo "mutation: folders ${folders[*]}; $concurrency test runner(s) on $cores core(s); budget $budget_min min (until $(date -d "@$((started + budget_min * 60))" +%H:%M)); additional timeout ${timeout_ms} ms"
