@@ -296,4 +296,105 @@ public class DevicePageTests
         Assert.Throws<LauncherException>(() => page.AllocatePages(1));
         Assert.Throws<LauncherException>(() => page.AllocatePages(-1));
     }
+
+    /// <summary>The set-up refusals are lines the user reads: each says what ran out, and where.</summary>
+    [Fact]
+    public void AllocatePages_PastGuestMax_SaysHowManyPagesWhereAndTheCeiling()
+    {
+        DevicePage page = NewPage();
+        LauncherException e = Assert.Throws<LauncherException>(() => page.AllocatePages(256));
+        Assert.Equal("not enough memory for devices (256 more pages at 0x11000, ceiling 0x110000)", e.Message);
+    }
+
+    [Fact]
+    public void AllocateIrq_ThirtySecondQueue_SaysWhichIrqItWouldNeed()
+    {
+        DeviceRecord r = NewPage().AddDevice(VirtioDeviceType.Console, "many");
+        for (int i = 0; i < 31; i++)
+        {
+            r.AddVirtqueue();
+        }
+
+        LauncherException e = Assert.Throws<LauncherException>(() => r.AddVirtqueue());
+        Assert.Equal("too many devices: a queue would need irq 32, and the kernel takes irqs below 32 only", e.Message);
+    }
+
+    [Fact]
+    public void PageFull_RefusalIsTooManyDevices()
+    {
+        Assert.Equal("too many devices", Assert.Throws<LauncherException>(() => PageFilledTo(4092).AddDevice(VirtioDeviceType.Net, "over")).Message);
+        DeviceRecord r = PageFilledTo(4085).AddDevice(VirtioDeviceType.Net, "edge");
+        Assert.Equal("too many devices", Assert.Throws<LauncherException>(() => r.SetConfig(new byte[7])).Message);
+    }
+
+    /// <summary>A config longer than config_len's one byte can say is refused even where the page has room.</summary>
+    [Fact]
+    public void SetConfig_LongerThan255Bytes_TooManyDevices_255Fits()
+    {
+        DevicePage page = NewPage();
+        DeviceRecord first = page.AddDevice(VirtioDeviceType.Block, "first");
+        Assert.Equal("too many devices", Assert.Throws<LauncherException>(() => first.SetConfig(new byte[256])).Message);
+        first.SetConfig(Enumerable.Repeat((byte)0xee, 255).ToArray());
+        Assert.Equal(255, first.ConfigLength);
+        Assert.Equal(255, page.Snapshot()[3]);
+    }
+
+    /// <summary>
+    /// Only the newest record may grow (its end is where the next record starts): a queue, a
+    /// feature or a config for an earlier one is refused, naming that device, and the page is
+    /// left as it was.
+    /// </summary>
+    [Fact]
+    public void EarlierRecord_CannotGrow_OnceAnotherDeviceFollows()
+    {
+        DevicePage page = NewPage();
+        DeviceRecord first = page.AddDevice(VirtioDeviceType.Block, "first");
+        page.AddDevice(VirtioDeviceType.Net, "second");
+        byte[] before = page.Snapshot();
+        ulong limit = page.GuestLimit;
+        Action[] grow = [() => first.AddVirtqueue(), () => first.AddFeature(0), () => first.SetConfig([1])];
+        foreach (Action g in grow)
+        {
+            InvalidOperationException e = Assert.Throws<InvalidOperationException>(g);
+            Assert.Equal("first: a device record cannot grow after another device was added behind it", e.Message);
+        }
+
+        Assert.Equal(before, page.Snapshot());
+        Assert.Equal(limit, page.GuestLimit);
+        Assert.Equal(0, first.FeatureLength);
+        Assert.Empty(first.Queues);
+    }
+
+    [Fact]
+    public void OutOfOrderConstruction_MessagesNameTheDevice()
+    {
+        DeviceRecord r = NewPage().AddDevice(VirtioDeviceType.Block, "blk7");
+        r.AddFeature(0);
+        Assert.Equal("blk7: a virtqueue cannot be added after features or config", Assert.Throws<InvalidOperationException>(() => r.AddVirtqueue()).Message);
+        r.SetConfig([1]);
+        Assert.Equal("blk7: feature bitmaps cannot grow after config", Assert.Throws<InvalidOperationException>(() => r.AddFeature(8)).Message);
+    }
+
+    [Fact]
+    public void DevicePage_BadMemoryShape_SaysWhatItMustBe()
+    {
+        ArgumentException e = Assert.Throws<ArgumentException>(() => new DevicePage(new ManagedGuestMemory(DevicePage.CapacityFor(Mem) - 1, Mem)));
+        Assert.StartsWith("guest memory must be a non-zero page multiple with 256 pages above it", e.Message, StringComparison.Ordinal);
+        Assert.Equal("memory", e.ParamName);
+    }
+
+    /// <summary>A notify names a device only by the exact address of its record.</summary>
+    [Fact]
+    public void FindByDescriptorAddress_ExactRecordAddressesOnly()
+    {
+        DevicePage page = NewPage();
+        DeviceRecord a = page.AddDevice(VirtioDeviceType.Console, "a");
+        DeviceRecord b = page.AddDevice(VirtioDeviceType.Net, "b");
+        Assert.Same(a, page.FindByDescriptorAddress(Mem));
+        Assert.Same(b, page.FindByDescriptorAddress(Mem + (ulong)LguestDeviceDesc.Size));
+        Assert.Equal(Mem + (ulong)LguestDeviceDesc.Size, b.DescriptorAddress);
+        Assert.Null(page.FindByDescriptorAddress(Mem + 1));
+        Assert.Null(page.FindByDescriptorAddress(Mem + (2 * (ulong)LguestDeviceDesc.Size)));
+        Assert.Null(page.FindByDescriptorAddress(0));
+    }
 }

@@ -171,6 +171,37 @@ public class GuestMemoryTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new ManagedGuestMemory((ulong)int.MaxValue + 1, 0));
     }
 
+    /// <summary>
+    /// The base class's own checks, for backings other than the managed array (the mmap'd
+    /// memory): 2 GiB exactly is the most, a limit above the capacity is refused.
+    /// </summary>
+    [Fact]
+    public void Constructor_AnyBacking_CapacityUpTo2GiBAndLimitWithinIt()
+    {
+        var most = new UnbackedGuestMemory(int.MaxValue, int.MaxValue);
+        Assert.Equal((ulong)int.MaxValue, most.Capacity);
+        Assert.Equal((ulong)int.MaxValue, most.Limit);
+
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new UnbackedGuestMemory((ulong)int.MaxValue + 1, 0));
+        Assert.Equal("capacity", e.ParamName);
+        Assert.StartsWith("guest memory is limited to 2 GiB", e.Message, StringComparison.Ordinal);
+        Assert.StartsWith("guest memory is limited to 2 GiB", Assert.Throws<ArgumentOutOfRangeException>(() => new ManagedGuestMemory((ulong)int.MaxValue + 1, 0)).Message, StringComparison.Ordinal);
+
+        Assert.Equal("limit", Assert.Throws<ArgumentOutOfRangeException>(() => new UnbackedGuestMemory(0x1000, 0x1001)).ParamName);
+        Assert.Equal(0x1000UL, new UnbackedGuestMemory(0x1000, 0x1000).Limit);
+    }
+
+    /// <summary>A limit may be "raised" to itself; the refusal names the argument.</summary>
+    [Fact]
+    public void GrowLimit_ToTheSameLimit_IsAllowed_RefusalNamesTheArgument()
+    {
+        var memory = new ManagedGuestMemory(0x3000, 0x1000);
+        memory.GrowLimit(0x1000);
+        Assert.Equal(0x1000UL, memory.Limit);
+        Assert.Equal("newLimit", Assert.Throws<ArgumentOutOfRangeException>(() => memory.GrowLimit(0xFFF)).ParamName);
+        Assert.Equal(0x1000UL, memory.Limit);
+    }
+
     /// <summary>The test double itself must be able to fail: a raw access past the limit is caught.</summary>
     [Fact]
     public void RecordingGuestMemory_AccessOutsideLimit_IsRecordedAndThrown()

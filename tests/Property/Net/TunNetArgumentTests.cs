@@ -60,6 +60,72 @@ public sealed class TunNetArgumentTests
         Assert.Throws<LauncherException>(() => TunNetArgument.Parse(text));
     }
 
+    /// <summary>
+    /// Each refusal names what is wrong with the value: the line the user reads is the behaviour
+    /// under test here (one clear line for bad input), so its reason is asserted in full.
+    /// </summary>
+    [Theory]
+    [InlineData("", "empty (expected an IPv4 address a.b.c.d or bridge:NAME)")]
+    [InlineData("10.0.0", "3 component(s), not 4 (expected an IPv4 address a.b.c.d or bridge:NAME)")]
+    [InlineData("1.2.3.4.5", "5 component(s), not 4 (expected an IPv4 address a.b.c.d or bridge:NAME)")]
+    [InlineData("1..2.3", "'' is not a decimal octet (expected an IPv4 address a.b.c.d or bridge:NAME)")]
+    [InlineData("1234.1.1.1", "'1234' is not a decimal octet (expected an IPv4 address a.b.c.d or bridge:NAME)")]
+    [InlineData("1.2.3.x", "'x' is not a decimal octet (expected an IPv4 address a.b.c.d or bridge:NAME)")]
+    [InlineData("10.0.0.256", "octet 256 is over 255 (expected an IPv4 address a.b.c.d or bridge:NAME)")]
+    [InlineData("bridge:", "the bridge name is empty")]
+    [InlineData("bridge:abcdefghijklmnop", "the bridge name is longer than 15 bytes")]
+    [InlineData("bridge:\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e98", "the bridge name is longer than 15 bytes")]
+    [InlineData("bridge:.", "the bridge name is not a valid interface name")]
+    [InlineData("bridge:..", "the bridge name is not a valid interface name")]
+    [InlineData("bridge:/br", "the bridge name is not a valid interface name")]
+    [InlineData("bridge::br", "the bridge name is not a valid interface name")]
+    [InlineData("bridge:br/0", "the bridge name is not a valid interface name")]
+    [InlineData("bridge:br 0", "the bridge name is not a valid interface name")]
+    [InlineData("bridge:br\u00010", "the bridge name is not a valid interface name")]
+    public void Malformed_RefusalSaysWhy(string text, string why)
+    {
+        Assert.False(TunNetArgument.TryParse(text, out TunNetArgument? result, out string? error));
+        Assert.Null(result);
+        // The value is shown with its control characters escaped (\x01), so the line stays one line.
+        Assert.Equal($"bad --tunnet value '{text.Replace("\u0001", "\\x01", StringComparison.Ordinal)}': {why}", error);
+        Assert.Equal(error, Assert.Throws<LauncherException>(() => TunNetArgument.Parse(text)).Message);
+    }
+
+    /// <summary>Names that are only almost "." or "..", or hold a dot elsewhere, are valid.</summary>
+    [Theory]
+    [InlineData("bridge:...")]
+    [InlineData("bridge:.br")]
+    [InlineData("bridge:br.0")]
+    [InlineData("bridge:a")]
+    public void BridgeName_DotsThatAreNotTheSpecialNames_Accepted(string text)
+    {
+        Assert.True(TunNetArgument.TryParse(text, out TunNetArgument? result, out string? error));
+        Assert.Null(error);
+        Assert.Equal(text["bridge:".Length..], result.BridgeName);
+        Assert.Equal(text, result.Text);
+    }
+
+    [Theory]
+    [InlineData("0.0.0.0", 0u)]
+    [InlineData("255.255.255.255", 0xffffffffu)]
+    [InlineData("1.2.3.4", 0x01020304u)]
+    [InlineData("001.02.3.010", 0x0102030au)]
+    public void Address_Examples(string text, uint address)
+    {
+        Assert.True(TunNetArgument.TryParseDottedQuad(text, out uint parsed, out string? problem));
+        Assert.Null(problem);
+        Assert.Equal(address, parsed);
+        Assert.Equal(address, TunNetArgument.Parse(text).Address);
+    }
+
+    [Theory]
+    [InlineData(0u, "0.0.0.0")]
+    [InlineData(0xffffffffu, "255.255.255.255")]
+    [InlineData(0xa9fe0102u, "169.254.1.2")]
+    [InlineData(0x01000080u, "1.0.0.128")]
+    public void FormatAddress_Examples(uint address, string text) =>
+        Assert.Equal(text, TunNetArgument.FormatAddress(address));
+
     [Fact]
     public void EveryAddress_FormatsAndParsesBack()
     {

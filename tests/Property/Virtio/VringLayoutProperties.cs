@@ -116,4 +116,22 @@ public class VringLayoutProperties
     [InlineData(4095)]
     public void Layout_AlignNotAPowerOfTwo_Throws(int align) =>
         Assert.Throws<ArgumentOutOfRangeException>(() => new VringLayout(128, align));
+
+    /// <summary>The refusals say what a ring size and an alignment must be, and name the argument.</summary>
+    [Fact]
+    public void Layout_Refusals_SayWhatIsAllowed()
+    {
+        var num = Assert.Throws<ArgumentOutOfRangeException>(() => new VringLayout(3));
+        Assert.Equal("num", num.ParamName);
+        Assert.Equal(3, num.ActualValue);
+        Assert.StartsWith("ring size must be a power of two from 1 to 32768", num.Message, StringComparison.Ordinal);
+
+        var align = Assert.Throws<ArgumentOutOfRangeException>(() => new VringLayout(4, 12));
+        Assert.Equal("align", align.ParamName);
+        Assert.Equal(12, align.ActualValue);
+        Assert.StartsWith("alignment must be a power of two", align.Message, StringComparison.Ordinal);
+
+        // The smallest alignment, 1, packs used right after avail: 16*4 + 4 + 2*4.
+        Assert.Equal(76, new VringLayout(4, 1).UsedOffset);
+    }
 }

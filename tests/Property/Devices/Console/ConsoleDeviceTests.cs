@@ -122,16 +122,19 @@ public class ConsoleDeviceTests
     }
 
     [Theory]
-    [InlineData(0)]
-    [InlineData(-5)]
-    public void Input_EndOfFileOrError_WarnsRestoresAndTurnsInputOffForGood(int result)
+    [InlineData(0, "console: input reached end of file; ignoring it from now on")]
+    [InlineData(-5, "console: reading input failed (errno 5); ignoring it from now on")]
+    public void Input_EndOfFileOrError_WarnsRestoresAndTurnsInputOffForGood(int result, string warning)
     {
         var h = new ConsoleHarness();
         h.OfferInput();
         h.Port.Reads.Enqueue(result);
         Assert.False(h.Device.HandleInput(h.Context));
 
-        Assert.Single(h.Context.Warnings);
+        Assert.Equal([warning], h.Context.Warnings);
+
+        // The empty chain is returned like any other: the guest is interrupted for it.
+        Assert.Equal([h.Device.InputQueue], h.Context.Interrupts);
         Assert.Equal(1, h.Port.InputFailures);
         Assert.True(h.Device.InputDead);
         Assert.Null(h.Device.Input);
