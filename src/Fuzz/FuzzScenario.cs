@@ -18,15 +18,9 @@ public static class FuzzScenario
     /// <summary>Whether <paramref name="text"/> is a fuzz scenario (its first step is <c>fuzz</c>).</summary>
     public static bool IsFuzzScenario(string text)
     {
-        foreach (string raw in text.Split('\n'))
+        foreach ((int _, string[] words) in WordLines(text))
         {
-            string line = raw.Trim();
-            if (line.Length == 0 || line[0] == '#')
-            {
-                continue;
-            }
-
-            return line == "fuzz" || line.StartsWith("fuzz ", StringComparison.Ordinal);
+            return words[0] == "fuzz";
         }
 
         return false;
@@ -89,17 +83,8 @@ public static class FuzzScenario
     /// <exception cref="FormatException">No well-formed <c>fuzz</c> line.</exception>
     public static (FuzzDevice Device, GuestErrorMode Mode, FuzzClass Class) ParseHeader(string text, string file)
     {
-        int lineNo = 0;
-        foreach (string raw in text.Split('\n'))
+        foreach ((int lineNo, string[] w) in WordLines(text))
         {
-            lineNo++;
-            string line = raw.Trim();
-            if (line.Length == 0 || line[0] == '#')
-            {
-                continue;
-            }
-
-            string[] w = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (w[0] != "fuzz")
             {
                 break;
@@ -154,18 +139,9 @@ public static class FuzzScenario
     public static FuzzProgram ParseProgram(string text, string file, FuzzLayout layout, FuzzDevice device, FuzzClass cls)
     {
         var program = new FuzzProgram(device, cls);
-        int lineNo = 0;
         bool header = false;
-        foreach (string raw in text.Split('\n'))
+        foreach ((int lineNo, string[] w) in WordLines(text))
         {
-            lineNo++;
-            string line = raw.Trim();
-            if (line.Length == 0 || line[0] == '#')
-            {
-                continue;
-            }
-
-            string[] w = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (!header)
             {
                 header = true;
@@ -176,6 +152,21 @@ public static class FuzzScenario
         }
 
         return program;
+    }
+
+    /// <summary>The words of each line that is not blank or a comment, with its 1-based line number.</summary>
+    private static IEnumerable<(int Line, string[] Words)> WordLines(string text)
+    {
+        int lineNo = 0;
+        foreach (string raw in text.Split('\n'))
+        {
+            lineNo++;
+            string line = raw.Trim();
+            if (line.Length != 0 && line[0] != '#')
+            {
+                yield return (lineNo, line.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+            }
+        }
     }
 
     private static FuzzStep ParseStep(string[] w, string file, int lineNo, FuzzLayout layout)
