@@ -51,11 +51,7 @@ public sealed class Launcher : IDeviceContext
         _observer = observer;
         foreach (VirtioDevice d in devices)
         {
-            if (d.Input is not null)
-            {
-                _listening.Add(d);
-                _waker.Add(d.Input);
-            }
+            Listen(d);
         }
     }
 
@@ -287,7 +283,16 @@ public sealed class Launcher : IDeviceContext
     {
         // Like enable_fd(): on every kick, even when already listening. Never for an isolated
         // device (its kicks do not get here; this keeps it so for any caller).
-        if (!device.IsIsolated && device.Input is { } input)
+        if (!device.IsIsolated)
+        {
+            Listen(device);
+        }
+    }
+
+    /// <summary>Listens to <paramref name="device"/>'s input, if it has one (the Launcher and the Waker both).</summary>
+    private void Listen(VirtioDevice device)
+    {
+        if (device.Input is { } input)
         {
             _listening.Add(device);
             _waker.Add(input);
@@ -352,11 +357,7 @@ public sealed class Launcher : IDeviceContext
             // input is at start-up (a device that has no buffers for it stops listening at once).
             device.IsIsolated = false;
             device.IgnoredNotifyWarned = false;
-            if (device.Input is { } input)
-            {
-                _listening.Add(device);
-                _waker.Add(input);
-            }
+            Listen(device);
         }
     }
 
