@@ -4,8 +4,10 @@ namespace LguestSim.Engine;
 
 /// <summary>
 /// Every guest-caused fatal condition the Launcher detects. The original Launcher ends the
-/// guest with <c>errx()</c> for each of these; we raise a <see cref="GuestFaultException"/>
-/// carrying one of these codes and the run loop decides what to do with it.
+/// guest with <c>errx()</c> for each of these; we make a <see cref="GuestFaultException"/>
+/// carrying one of these codes and the run loop decides what to do with it. The devices and
+/// the pop return it rather than throw it (a hostile guest makes faults as often as requests);
+/// guest memory, asked for a range outside itself, throws it.
 /// </summary>
 /// <remarks>
 /// Spec §9, "Virtqueue / descriptor validation", plus the device and notify groups.
@@ -65,7 +67,10 @@ public enum GuestFault
     BadNotify,
 }
 
-/// <summary>A guest protocol violation: the guest broke the rules of spec §4–§6.</summary>
+/// <summary>
+/// A guest protocol violation: the guest broke the rules of spec §4–§6. Mostly returned as a
+/// value, not thrown (see <see cref="GuestFault"/>).
+/// </summary>
 public sealed class GuestFaultException : Exception
 {
     /// <summary>Creates the exception for <paramref name="fault"/> with a human-readable detail.</summary>
@@ -98,12 +103,6 @@ public sealed class LauncherException : Exception
 /// <summary>Throw helpers kept out of line so the hot paths stay small.</summary>
 public static class ThrowHelper
 {
-    /// <summary>Raises a <see cref="GuestFaultException"/>.</summary>
-    /// <exception cref="GuestFaultException">Always.</exception>
-    [DoesNotReturn]
-    public static void ThrowGuestFault(GuestFault fault, string detail) =>
-        throw new GuestFaultException(fault, detail);
-
     /// <summary>Raises a <see cref="LauncherException"/>.</summary>
     /// <exception cref="LauncherException">Always.</exception>
     [DoesNotReturn]

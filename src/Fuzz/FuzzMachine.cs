@@ -688,30 +688,35 @@ public sealed class FuzzMachine : IDisposable
 
         if (!sticky)
         {
-            try
+            foreach (VirtioDevice d in _machine.Setup.Devices)
             {
-                foreach (VirtioDevice d in _machine.Setup.Devices)
+                // A block worker whose fault ended the run (exit mode) keeps it, parked; a
+                // Launcher ends there, this one is reused: drop the fault, and the reset below
+                // serves the device again.
+                bool faulted = d.PendingFault is not null;
+                if (faulted)
                 {
-                    if (NeedsReset(d, exit))
-                    {
-                        // The guest's own reset: rings zeroed, last_avail_idx 0, the worker rewound.
-                        // The snapshot's rings are all zero too (nothing runs before it), so
-                        // only the status and ack bytes need restoring afterwards.
-                        _machine.Launcher.HandleOutput((uint)d.Record.DescriptorAddress);
-                        MarkDirty(d.Record.DescriptorAddress, 1);
-                    }
+                    d.DropPendingFault();
                 }
 
-                // A block worker that faulted keeps its fault across a reset (it would end the
-                // next run): settling says so, and only a new machine is clean then.
-                foreach (VirtioDevice d in _machine.Setup.Devices)
+                if (faulted || NeedsReset(d, exit))
                 {
-                    d.Settle(_machine.Launcher);
+                    // The guest's own reset: rings zeroed, last_avail_idx 0, the worker rewound.
+                    // The snapshot's rings are all zero too (nothing runs before it), so
+                    // only the status and ack bytes need restoring afterwards.
+                    _machine.Launcher.HandleOutput((uint)d.Record.DescriptorAddress);
+                    MarkDirty(d.Record.DescriptorAddress, 1);
                 }
             }
-            catch (GuestFaultException)
+
+            // Whatever a device still holds after its reset (it should hold nothing) leaves it
+            // unusable: only a new machine is clean then.
+            foreach (VirtioDevice d in _machine.Setup.Devices)
             {
-                sticky = true;
+                if (d.Settle(_machine.Launcher) is not null)
+                {
+                    sticky = true;
+                }
             }
         }
 

@@ -44,13 +44,23 @@ public abstract class VirtioDevice
     internal bool IgnoredNotifyWarned { get; set; }
 
     /// <summary>The guest kicked <paramref name="queue"/> (lguest.c's per-queue handle_output).</summary>
-    /// <exception cref="GuestFaultException">The guest broke the device's rules.</exception>
-    public abstract void HandleNotify(Virtqueue queue, IDeviceContext context);
+    /// <returns>
+    /// Null; or the rule the guest broke, at which the device stopped (lguest.c's <c>errx()</c>):
+    /// nothing after it was served. A guest fault is a result, not an exception, here and in the
+    /// other handlers: a hostile guest makes faults as often as requests (the fuzzer, thousands
+    /// a second), and the run loop decides what a fault does (<see cref="Launch.GuestErrorMode"/>).
+    /// </returns>
+    public abstract GuestFaultException? HandleNotify(Virtqueue queue, IDeviceContext context);
 
     /// <summary>The input source is ready (lguest.c's handle_input of the device).</summary>
-    /// <returns>False to stop listening until the guest kicks the input queue again.</returns>
-    /// <exception cref="GuestFaultException">The guest broke the device's rules.</exception>
-    public virtual bool HandleInput(IDeviceContext context) => true;
+    /// <param name="context">The Launcher.</param>
+    /// <param name="keepListening">False to stop listening until the guest kicks the input queue again.</param>
+    /// <returns>Null, or the rule the guest broke (as for <see cref="HandleNotify"/>).</returns>
+    public virtual GuestFaultException? HandleInput(IDeviceContext context, out bool keepListening)
+    {
+        keepListening = true;
+        return null;
+    }
 
     /// <summary>
     /// Called on the run loop just before a reset clears the record and zeroes the rings. A
@@ -63,15 +73,26 @@ public abstract class VirtioDevice
 
     /// <summary>
     /// The guest fault the device's own thread hit that the run loop has not yet been told of
-    /// (<see cref="Settle"/> would throw it), or null. Run loop only.
+    /// (<see cref="Settle"/> would report it), or null. Run loop only.
     /// </summary>
     public virtual GuestFaultException? PendingFault => null;
+
+    /// <summary>
+    /// Drops the <see cref="PendingFault"/> after the run it ended, with whatever the device's
+    /// own thread still held for the old rings (warnings, interrupts owed), so that the guest's
+    /// next reset of the device serves it again. For a harness that reuses a machine after a
+    /// run ended on a fault (the fuzzer); a Launcher ends there. Run loop only; the device's
+    /// thread is parked until that reset.
+    /// </summary>
+    public virtual void DropPendingFault()
+    {
+    }
 
     /// <summary>
     /// Run loop, <c>--guest-errors=isolate</c>: the device broke a rule and is isolated from now
     /// until its next reset. A device with a thread of its own (block) parks it here, returns
     /// only once it no longer touches the rings, and drops the fault and whatever it still had
-    /// to report for the old rings, so that nothing of it is rethrown later.
+    /// to report for the old rings, so that nothing of it is reported again later.
     /// </summary>
     public virtual void OnIsolated(IDeviceContext context)
     {
@@ -84,16 +105,14 @@ public abstract class VirtioDevice
 
     /// <summary>
     /// Run loop: lets work the device handed to a thread of its own (the block worker) finish
-    /// everything the guest has kicked so far, reports what that work has to say, and throws
+    /// everything the guest has kicked so far, reports what that work has to say, and returns
     /// the guest fault it hit, if it hit one. The Launcher calls it on every way out of a run but
     /// a guest fault of its own, so such a fault is never lost to a power-off or a reboot that
     /// came first (in isolate mode: every device but an isolated one, whose fault was taken when
     /// it was isolated).
     /// </summary>
-    /// <exception cref="GuestFaultException">The fault that ended the device's own thread.</exception>
-    public virtual void Settle(IDeviceContext context)
-    {
-    }
+    /// <returns>The fault that ended the device's own thread, or null.</returns>
+    public virtual GuestFaultException? Settle(IDeviceContext context) => null;
 }
 
 /// <summary>What a device may ask of the Launcher while it handles a notify or input.</summary>
@@ -108,8 +127,8 @@ public interface IDeviceContext
     Memory.GuestMemory Memory { get; }
 
     /// <summary>Interrupts the guest for <paramref name="queue"/> unless it asked not to be (lguest.c <c>trigger_irq()</c>).</summary>
-    /// <exception cref="GuestFaultException"><see cref="GuestFault.InterruptRejected"/> when the kernel refuses the irq.</exception>
-    void TriggerIrq(Virtqueue queue);
+    /// <returns>Null, or <see cref="GuestFault.InterruptRejected"/> when the kernel refuses the irq (the handler stops there).</returns>
+    GuestFaultException? TriggerIrq(Virtqueue queue);
 
     /// <summary>Starts listening on the device's input again (lguest.c <c>enable_fd()</c>).</summary>
     void EnableInput(VirtioDevice device);

@@ -18,17 +18,23 @@ namespace LguestSim.Engine.Launch;
 /// break a run so that input gets serviced here.
 /// </para>
 /// <para>
-/// In <see cref="GuestErrorMode.Exit"/> (the default) a <see cref="GuestFaultException"/> from
-/// any handler is caught once, in <see cref="Run"/>: like lguest's <c>errx()</c> it ends the
-/// guest with one message and exit status 1.
+/// Guest faults come back from the devices as values (<see cref="GuestFaultException"/> objects
+/// returned, not thrown): from a notify handler, an input handler (which also reports its
+/// worker's fault and raises its interrupts), a <see cref="VirtioDevice.Settle"/>, or the
+/// dispatch itself (<see cref="GuestFault.BadNotify"/>). A hostile guest makes them as often as
+/// requests, and a throw costs more than a whole request.
 /// </para>
 /// <para>
-/// In <see cref="GuestErrorMode.Isolate"/> a fault is caught where the run loop calls into the
-/// device that raised it — its notify handler, its input handler (which rethrows its worker's
-/// faults and raises its interrupts), its <see cref="VirtioDevice.Settle"/> — and isolates that
-/// device (<see cref="Isolate"/>); the loop carries on with every other device and the guest.
-/// A reset of the device (<see cref="HandleOutput"/>) ends the isolation. Only guest faults are
-/// caught: host errors end the run in both modes.
+/// In <see cref="GuestErrorMode.Exit"/> (the default) the first fault ends the run: like
+/// lguest's <c>errx()</c> it ends the guest with one message and exit status 1. A fault thrown
+/// rather than returned (guest memory refusing an access) ends it the same way, in
+/// <see cref="Run"/>.
+/// </para>
+/// <para>
+/// In <see cref="GuestErrorMode.Isolate"/> a fault returned by a device isolates that device
+/// (<see cref="Isolate"/>); the loop carries on with every other device and the guest. A reset
+/// of the device (<see cref="HandleOutput"/>) ends the isolation. Host errors are exceptions
+/// and end the run in both modes.
 /// </para>
 /// </remarks>
 public sealed class Launcher : IDeviceContext
@@ -84,7 +90,7 @@ public sealed class Launcher : IDeviceContext
             return FaultExit(e);
         }
 
-        return Finish(exit);
+        return exit.Kind == LauncherExitKind.GuestFault ? exit : Finish(exit);
     }
 
     /// <summary>
@@ -94,45 +100,40 @@ public sealed class Launcher : IDeviceContext
     /// </summary>
     /// <param name="exit">How the run would end otherwise.</param>
     /// <returns><paramref name="exit"/>, or the pending guest fault.</returns>
-    public LauncherExit Finish(LauncherExit exit)
-    {
-        try
-        {
-            SettleDevices();
-            return exit;
-        }
-        catch (GuestFaultException e)
-        {
-            return FaultExit(e);
-        }
-    }
+    public LauncherExit Finish(LauncherExit exit) => SettleDevices() is { } fault ? FaultExit(fault) : exit;
 
     private static LauncherExit FaultExit(GuestFaultException e) => new(LauncherExitKind.GuestFault, 1, e.Detail, e.Fault);
 
+    /// <summary>The run loop; a guest fault (exit mode) ends it with a <see cref="LauncherExitKind.GuestFault"/> exit.</summary>
     private LauncherExit RunUntilExit()
     {
         while (true)
         {
             ChannelEvent ev = _channel.Run();
+            GuestFaultException? fault = null;
             switch (ev.Kind)
             {
                 case ChannelEventKind.Notify:
                     _observer.OnNotify(ev.Address);
-                    HandleOutput(ev.Address);
+                    fault = Dispatch(ev.Address);
                     break;
                 case ChannelEventKind.Died:
                     return new LauncherExit(LauncherExitKind.GuestDied, 1, ev.Reason ?? "guest died");
                 case ChannelEventKind.Restart:
                     return new LauncherExit(LauncherExitKind.Restart, 0, "guest asked to reboot");
                 case ChannelEventKind.Break:
-                    if (SettleDevicesAtBreak)
+                    fault = (SettleDevicesAtBreak ? SettleDevices() : null) ?? ServiceInput();
+                    if (fault is null)
                     {
-                        SettleDevices();
+                        _channel.ReleaseBreak();
                     }
 
-                    HandleInput();
-                    _channel.ReleaseBreak();
                     break;
+            }
+
+            if (fault is not null)
+            {
+                return FaultExit(fault);
             }
 
             if (_requestedExit is { } exit)
@@ -147,9 +148,20 @@ public sealed class Launcher : IDeviceContext
     /// resets it; a queue's ring page runs its handler (or warns, while the device's status
     /// is still 0); anything else is early console output.
     /// </summary>
-    /// <exception cref="GuestFaultException"><see cref="GuestFault.BadNotify"/>, or whatever the handler raises.</exception>
+    /// <exception cref="GuestFaultException">
+    /// Exit mode: <see cref="GuestFault.BadNotify"/>, or the fault the device's handler reported.
+    /// </exception>
     /// <remarks>lguest.c <c>handle_output()</c>.</remarks>
     public void HandleOutput(uint address)
+    {
+        if (Dispatch(address) is { } fault)
+        {
+            throw fault;
+        }
+    }
+
+    /// <summary><see cref="HandleOutput"/>, with the fault that ends the run (exit mode) as a value.</summary>
+    private GuestFaultException? Dispatch(uint address)
     {
         uint pfn = address / (uint)Abi.LguestLayout.PageSize;
         foreach (VirtioDevice device in _devices)
@@ -157,7 +169,7 @@ public sealed class Launcher : IDeviceContext
             if (device.Record.DescriptorAddress == address)
             {
                 ResetDevice(device);
-                return;
+                return null;
             }
 
             foreach (Virtqueue vq in device.Record.Queues)
@@ -177,7 +189,7 @@ public sealed class Launcher : IDeviceContext
                         _observer.OnWarning($"{device.Name}: device is isolated until the guest resets it; notify ignored");
                     }
 
-                    return;
+                    return null;
                 }
 
                 // A driver that kicks before the guest has even acknowledged the device is
@@ -185,19 +197,10 @@ public sealed class Launcher : IDeviceContext
                 if (device.Record.Status == Abi.VirtioStatus.None)
                 {
                     _observer.OnWarning($"{device.Name}: device gave early output (status 0); notify ignored");
-                    return;
+                    return null;
                 }
 
-                try
-                {
-                    device.HandleNotify(vq, this);
-                }
-                catch (GuestFaultException e) when (GuestErrors == GuestErrorMode.Isolate)
-                {
-                    Isolate(device, e);
-                }
-
-                return;
+                return Outcome(device, device.HandleNotify(vq, this));
             }
         }
 
@@ -210,23 +213,42 @@ public sealed class Launcher : IDeviceContext
             if (GuestErrors == GuestErrorMode.Isolate)
             {
                 _observer.OnWarning($"{detail}; notify ignored");
-                return;
+                return null;
             }
 
-            ThrowHelper.ThrowGuestFault(GuestFault.BadNotify, detail);
+            return new GuestFaultException(GuestFault.BadNotify, detail);
         }
 
         ReadOnlySpan<byte> rest = Memory.GetSpan(address, Memory.Limit - address);
         int nul = rest.IndexOf((byte)0);
         _observer.OnEarlyOutput(nul < 0 ? rest : rest[..nul]);
+        return null;
+    }
+
+    /// <summary>
+    /// What the run loop does with a fault <paramref name="device"/> reported: nothing to do
+    /// for none; in isolate mode, isolate the device; in exit mode, hand the fault on to end
+    /// the run.
+    /// </summary>
+    /// <returns>The fault that ends the run, or null.</returns>
+    private GuestFaultException? Outcome(VirtioDevice device, GuestFaultException? fault)
+    {
+        if (fault is null || GuestErrors != GuestErrorMode.Isolate)
+        {
+            return fault;
+        }
+
+        Isolate(device, fault);
+        return null;
     }
 
     /// <summary>
     /// Services every device whose input is ready, until none is; a device that cannot take
     /// input now stops being listened to.
     /// </summary>
+    /// <returns>The fault that ends the run (exit mode), or null.</returns>
     /// <remarks>lguest.c <c>handle_input()</c>.</remarks>
-    public void HandleInput()
+    private GuestFaultException? ServiceInput()
     {
         bool any = true;
         while (any && _requestedExit is null)
@@ -241,15 +263,15 @@ public sealed class Launcher : IDeviceContext
                 }
 
                 any = true;
-                bool keepListening;
-                try
+                GuestFaultException? fault = device.HandleInput(this, out bool keepListening);
+                if (fault is not null)
                 {
-                    keepListening = device.HandleInput(this);
-                }
-                catch (GuestFaultException e) when (GuestErrors == GuestErrorMode.Isolate)
-                {
-                    // Isolate stopped listening to it already.
-                    Isolate(device, e);
+                    // Isolate mode: Isolate stopped listening to it already.
+                    if (Outcome(device, fault) is { } fatal)
+                    {
+                        return fatal;
+                    }
+
                     continue;
                 }
 
@@ -260,22 +282,21 @@ public sealed class Launcher : IDeviceContext
                 }
             }
         }
+
+        return null;
     }
 
     /// <inheritdoc/>
-    public void TriggerIrq(Virtqueue queue)
+    public GuestFaultException? TriggerIrq(Virtqueue queue)
     {
         if (!queue.ShouldInterrupt())
         {
-            return;
+            return null;
         }
 
         VirtioDevice owner = FindOwner(queue);
         _observer.OnInterrupt(owner, queue);
-        if (!_channel.Interrupt(queue.Config.Irq))
-        {
-            ThrowHelper.ThrowGuestFault(GuestFault.InterruptRejected, $"triggering irq {queue.Config.Irq} failed");
-        }
+        return _channel.Interrupt(queue.Config.Irq) ? null : new GuestFaultException(GuestFault.InterruptRejected, $"triggering irq {queue.Config.Irq} failed");
     }
 
     /// <inheritdoc/>
@@ -307,11 +328,11 @@ public sealed class Launcher : IDeviceContext
         _requestedExit = new LauncherExit(LauncherExitKind.Requested, status, reason);
 
     /// <summary>
-    /// Lets every device's own thread finish what the guest kicked; throws the first pending
+    /// Lets every device's own thread finish what the guest kicked; returns the first pending
     /// fault, or in isolate mode isolates each device that has one. An isolated device has
     /// nothing to settle: its worker is parked and its fault was taken when it was isolated.
     /// </summary>
-    private void SettleDevices()
+    private GuestFaultException? SettleDevices()
     {
         foreach (VirtioDevice d in _devices)
         {
@@ -320,15 +341,13 @@ public sealed class Launcher : IDeviceContext
                 continue;
             }
 
-            try
+            if (Outcome(d, d.Settle(this)) is { } fatal)
             {
-                d.Settle(this);
-            }
-            catch (GuestFaultException e) when (GuestErrors == GuestErrorMode.Isolate)
-            {
-                Isolate(d, e);
+                return fatal;
             }
         }
+
+        return null;
     }
 
     /// <summary>

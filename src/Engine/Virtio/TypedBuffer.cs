@@ -8,17 +8,19 @@ namespace LguestSim.Engine.Virtio;
 public static class TypedBuffer
 {
     /// <summary>Verifies that <paramref name="buffer"/> can hold exactly one <paramref name="typeName"/>.</summary>
-    /// <exception cref="GuestFaultException"><see cref="GuestFault.BadTypedBuffer"/> on a wrong size or misalignment.</exception>
-    public static void Check(GuestBuffer buffer, int size, int alignment, string typeName)
+    /// <returns>Null; or <see cref="GuestFault.BadTypedBuffer"/> for a wrong size or a misalignment.</returns>
+    public static GuestFaultException? Validate(GuestBuffer buffer, int size, int alignment, string typeName)
     {
         if (buffer.Length != (uint)size)
         {
-            ThrowHelper.ThrowGuestFault(GuestFault.BadTypedBuffer, $"bad size {buffer.Length} for {typeName} (expected {size})");
+            return new GuestFaultException(GuestFault.BadTypedBuffer, $"bad size {buffer.Length} for {typeName} (expected {size})");
         }
 
         if ((buffer.Address & (ulong)(alignment - 1)) != 0)
         {
-            ThrowHelper.ThrowGuestFault(GuestFault.BadTypedBuffer, $"bad alignment 0x{buffer.Address:x} for {typeName} (needs {alignment})");
+            return new GuestFaultException(GuestFault.BadTypedBuffer, $"bad alignment 0x{buffer.Address:x} for {typeName} (needs {alignment})");
         }
+
+        return null;
     }
 }

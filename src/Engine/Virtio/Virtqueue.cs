@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using LguestSim.Engine.Abi;
 using LguestSim.Engine.Memory;
@@ -98,7 +97,16 @@ public sealed class Virtqueue
     public bool TryPop(out DescriptorChain chain) => OpenRing().TryPop(out chain);
 
     /// <summary>
-    /// The ring as one span for a run of <see cref="VirtqueueRing.TryPop"/> and
+    /// <see cref="TryPop(out DescriptorChain)"/> that reports a broken rule as a value instead of
+    /// throwing it: what devices use, since a hostile guest makes faults as common as chains.
+    /// </summary>
+    /// <param name="chain">The chain taken, when the result is true.</param>
+    /// <param name="fault">The rule the ring broke, when the result is false because of one; null otherwise.</param>
+    /// <returns>True when a valid chain was taken; false when there was none, or on a fault.</returns>
+    public bool TryPop(out DescriptorChain chain, out GuestFaultException? fault) => OpenRing().TryPop(out chain, out fault);
+
+    /// <summary>
+    /// The ring as one span for a run of <see cref="VirtqueueRing.TryPop(out DescriptorChain, out GuestFaultException)"/> and
     /// <see cref="VirtqueueRing.AddUsed"/> calls: what a device does on a notify.
     /// </summary>
     /// <remarks>
@@ -126,10 +134,12 @@ public sealed class Virtqueue
     /// <summary>The flags field of <c>vring_avail</c> or <c>vring_used</c>, at <paramref name="headerOffset"/> in the ring.</summary>
     private Span<byte> RingFlags(int headerOffset) => RingSpan().Slice(headerOffset, 2);
 
-    /// <summary><see cref="TryPop(out DescriptorChain)"/> on the ring's span, with buffers checked against <paramref name="guest"/>.</summary>
+    /// <summary><see cref="TryPop(out DescriptorChain, out GuestFaultException)"/> on the ring's span, with buffers checked against <paramref name="guest"/>.</summary>
     /// <remarks>Every field is read through a fixed-length slice, so each read costs one range check.</remarks>
-    internal bool TryPopFromRing(ReadOnlySpan<byte> ring, Span<byte> guest, out DescriptorChain chain)
+    internal bool TryPopFromRing(ReadOnlySpan<byte> ring, Span<byte> guest, out DescriptorChain chain, out GuestFaultException? fault)
     {
+        chain = default;
+
         // ORDERING: avail.idx is read before the ring entry it covers; the guest wrote the
         // entry before publishing the index (its kick() has a write barrier in between).
         ushort availIdx = BinaryPrimitives.ReadUInt16LittleEndian(ring.Slice(_availIdxOffset, 2));
@@ -142,12 +152,13 @@ public sealed class Virtqueue
         ushort pending = (ushort)(availIdx - lastAvailIdx);
         if (pending > _num)
         {
-            ThrowAvailJump(availIdx);
+            fault = AvailJump(availIdx);
+            return false;
         }
 
+        fault = null;
         if (pending == 0)
         {
-            chain = default;
             return false;
         }
 
@@ -156,11 +167,17 @@ public sealed class Virtqueue
         _lastAvailIdx = (ushort)(lastAvailIdx + 1);
         if (head >= _num)
         {
-            ThrowHeadOutOfRange(head);
+            fault = HeadOutOfRange(head);
+            return false;
         }
 
-        ReadOnlySpan<GuestBuffer> buffers = Walk(ring, head, (ulong)guest.Length, out int readable);
-        chain = new DescriptorChain(head, buffers, readable, guest);
+        int count = Walk(ring, head, (ulong)guest.Length, out int readable, out fault);
+        if (count < 0)
+        {
+            return false;
+        }
+
+        chain = new DescriptorChain(head, new ReadOnlySpan<GuestBuffer>(_scratch, 0, count), readable, guest);
         return true;
     }
 
@@ -173,11 +190,13 @@ public sealed class Virtqueue
     /// The checks come in lguest.c's order for each descriptor (bounds, readable-after-writable,
     /// loop, then next), so a chain that breaks two rules faults on the same one as the original.
     /// </remarks>
+    /// <returns>The number of buffers, left in the scratch array; −1 on a fault, with <paramref name="fault"/> set.</returns>
     // Inlined into the pop (its only caller) so that the ring and window spans stay in
     // registers instead of being passed through a call on every chain.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ReadOnlySpan<GuestBuffer> Walk(ReadOnlySpan<byte> table, ushort head, ulong limit, out int readable)
+    private int Walk(ReadOnlySpan<byte> table, ushort head, ulong limit, out int readable, out GuestFaultException? fault)
     {
+        readable = 0;
         // The scratch array has exactly num entries: its length is the loop bound as well as
         // the index bound, which lets the JIT drop its own check on the store below.
         Span<GuestBuffer> scratch = _scratch;
@@ -196,7 +215,8 @@ public sealed class Virtqueue
             // The one bounds check of each buffer, overflow-proof (GuestMemory.IsValidRange).
             if (addr >= limit || len > limit - addr)
             {
-                ThrowOutOfBounds((int)i, addr, rest);
+                fault = OutOfBounds((int)i, addr, rest);
+                return -1;
             }
 
             // Readable buffers must all come first: a device reads its request from the
@@ -208,13 +228,15 @@ public sealed class Virtqueue
             }
             else if (writable != 0)
             {
-                ThrowReadableAfterWritable((int)i);
+                fault = ReadableAfterWritable((int)i);
+                return -1;
             }
 
             // More descriptors than the table holds can only mean a loop.
             if ((uint)count >= (uint)scratch.Length)
             {
-                ThrowChainTooLong(head);
+                fault = ChainTooLong(head);
+                return -1;
             }
 
             scratch[count] = new GuestBuffer(addr, len);
@@ -223,13 +245,15 @@ public sealed class Virtqueue
             if ((flags & VringDesc.FlagNext) == 0)
             {
                 readable = count - writable;
-                return scratch[..count];
+                fault = null;
+                return count;
             }
 
             uint next = (uint)(rest >> 48);
             if (next >= (uint)scratch.Length)
             {
-                ThrowNextOutOfRange((int)i, (ushort)next);
+                fault = NextOutOfRange((int)i, (ushort)next);
+                return -1;
             }
 
             i = next;
@@ -289,31 +313,31 @@ public sealed class Virtqueue
         BinaryPrimitives.WriteUInt16LittleEndian(used, (ushort)(BinaryPrimitives.ReadUInt16LittleEndian(used) | flags));
     }
 
-    // Each of these only throws, so the JIT treats its call as a cold exit from the hot loop
-    // instead of a call that returns into it (which costs spills on every descriptor).
-    [DoesNotReturn]
-    private void ThrowAvailJump(ushort availIdx) =>
-        throw new GuestFaultException(GuestFault.AvailIndexJump, $"queue pfn 0x{Config.Pfn:x}: guest moved avail index from {_lastAvailIdx} to {availIdx}");
+    // Each fault is made out of line, so that the hot loop carries no formatting code and
+    // the JIT treats each exit as cold (no spills on every descriptor).
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private GuestFaultException AvailJump(ushort availIdx) =>
+        new(GuestFault.AvailIndexJump, $"queue pfn 0x{Config.Pfn:x}: guest moved avail index from {_lastAvailIdx} to {availIdx}");
 
-    [DoesNotReturn]
-    private void ThrowHeadOutOfRange(ushort head) =>
-        throw new GuestFaultException(GuestFault.HeadIndexOutOfRange, $"queue pfn 0x{Config.Pfn:x}: guest says index {head} is available (num {Config.Num})");
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private GuestFaultException HeadOutOfRange(ushort head) =>
+        new(GuestFault.HeadIndexOutOfRange, $"queue pfn 0x{Config.Pfn:x}: guest says index {head} is available (num {Config.Num})");
 
     // Takes the descriptor's second word rather than its length, so that the hot loop need
     // not keep the length anywhere the cold path can find it.
-    [DoesNotReturn]
-    private void ThrowOutOfBounds(int index, ulong addr, ulong lenFlagsNext) =>
-        throw new GuestFaultException(GuestFault.BufferOutOfBounds, $"queue pfn 0x{Config.Pfn:x}: descriptor {index} address 0x{addr:x} length 0x{(uint)lenFlagsNext:x} is outside guest memory (limit 0x{_memory.Limit:x})");
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private GuestFaultException OutOfBounds(int index, ulong addr, ulong lenFlagsNext) =>
+        new(GuestFault.BufferOutOfBounds, $"queue pfn 0x{Config.Pfn:x}: descriptor {index} address 0x{addr:x} length 0x{(uint)lenFlagsNext:x} is outside guest memory (limit 0x{_memory.Limit:x})");
 
-    [DoesNotReturn]
-    private void ThrowReadableAfterWritable(int index) =>
-        throw new GuestFaultException(GuestFault.ReadableAfterWritable, $"queue pfn 0x{Config.Pfn:x}: descriptor {index} is readable after a writable one");
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private GuestFaultException ReadableAfterWritable(int index) =>
+        new(GuestFault.ReadableAfterWritable, $"queue pfn 0x{Config.Pfn:x}: descriptor {index} is readable after a writable one");
 
-    [DoesNotReturn]
-    private void ThrowChainTooLong(ushort head) =>
-        throw new GuestFaultException(GuestFault.ChainTooLong, $"queue pfn 0x{Config.Pfn:x}: chain from head {head} is longer than {Config.Num} (looped descriptor chain)");
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private GuestFaultException ChainTooLong(ushort head) =>
+        new(GuestFault.ChainTooLong, $"queue pfn 0x{Config.Pfn:x}: chain from head {head} is longer than {Config.Num} (looped descriptor chain)");
 
-    [DoesNotReturn]
-    private void ThrowNextOutOfRange(int index, ushort next) =>
-        throw new GuestFaultException(GuestFault.NextIndexOutOfRange, $"queue pfn 0x{Config.Pfn:x}: descriptor {index} has next {next} (num {Config.Num})");
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private GuestFaultException NextOutOfRange(int index, ushort next) =>
+        new(GuestFault.NextIndexOutOfRange, $"queue pfn 0x{Config.Pfn:x}: descriptor {index} has next {next} (num {Config.Num})");
 }

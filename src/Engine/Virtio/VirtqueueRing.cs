@@ -31,7 +31,23 @@ public readonly ref struct VirtqueueRing
     }
 
     /// <inheritdoc cref="Virtqueue.TryPop(out DescriptorChain)"/>
-    public bool TryPop(out DescriptorChain chain) => _queue.TryPopFromRing(_ring, _guest, out chain);
+    public bool TryPop(out DescriptorChain chain)
+    {
+        if (_queue.TryPopFromRing(_ring, _guest, out chain, out GuestFaultException? fault))
+        {
+            return true;
+        }
+
+        if (fault is not null)
+        {
+            throw fault;
+        }
+
+        return false;
+    }
+
+    /// <inheritdoc cref="Virtqueue.TryPop(out DescriptorChain, out GuestFaultException)"/>
+    public bool TryPop(out DescriptorChain chain, out GuestFaultException? fault) => _queue.TryPopFromRing(_ring, _guest, out chain, out fault);
 
     /// <inheritdoc cref="Virtqueue.AddUsed(ushort, uint)"/>
     public void AddUsed(ushort head, uint length) => _queue.AddUsedToRing(_ring, head, length);

@@ -172,7 +172,7 @@ public class PopFaultExamples
     [InlineData(10, 3, "odd address for align 2")]
     public void TypedBuffer_NetHeaderWrongSizeOrAlignment_FaultsBadTypedBuffer(uint length, ulong address, string why)
     {
-        var e = Assert.Throws<GuestFaultException>(() => TypedBuffer.Check(new GuestBuffer(address, length), VirtioNetHdr.Size, VirtioNetHdr.Alignment, "virtio_net_hdr"));
+        GuestFaultException e = Assert.IsType<GuestFaultException>(TypedBuffer.Validate(new GuestBuffer(address, length), VirtioNetHdr.Size, VirtioNetHdr.Alignment, "virtio_net_hdr"));
         Assert.True(e.Fault == GuestFault.BadTypedBuffer, why);
     }
 
@@ -182,16 +182,16 @@ public class PopFaultExamples
     [InlineData(17, 0x1004)]
     public void TypedBuffer_BlockHeaderWrongSizeOrAlignment_FaultsBadTypedBuffer(uint length, ulong address)
     {
-        var e = Assert.Throws<GuestFaultException>(() => TypedBuffer.Check(new GuestBuffer(address, length), VirtioBlkOutHdr.Size, VirtioBlkOutHdr.Alignment, "virtio_blk_outhdr"));
+        GuestFaultException e = Assert.IsType<GuestFaultException>(TypedBuffer.Validate(new GuestBuffer(address, length), VirtioBlkOutHdr.Size, VirtioBlkOutHdr.Alignment, "virtio_blk_outhdr"));
         Assert.Equal(GuestFault.BadTypedBuffer, e.Fault);
     }
 
     [Fact]
     public void TypedBuffer_ExactSizeAndAlignment_Passes()
     {
-        TypedBuffer.Check(new GuestBuffer(0x1002, 10), VirtioNetHdr.Size, VirtioNetHdr.Alignment, "virtio_net_hdr");
-        TypedBuffer.Check(new GuestBuffer(0x1004, 16), VirtioBlkOutHdr.Size, VirtioBlkOutHdr.Alignment, "virtio_blk_outhdr");
-        TypedBuffer.Check(new GuestBuffer(0x1003, 1), 1, 1, "status");
+        Assert.Null(TypedBuffer.Validate(new GuestBuffer(0x1002, 10), VirtioNetHdr.Size, VirtioNetHdr.Alignment, "virtio_net_hdr"));
+        Assert.Null(TypedBuffer.Validate(new GuestBuffer(0x1004, 16), VirtioBlkOutHdr.Size, VirtioBlkOutHdr.Alignment, "virtio_blk_outhdr"));
+        Assert.Null(TypedBuffer.Validate(new GuestBuffer(0x1003, 1), 1, 1, "status"));
     }
 
     /// <summary>Documented decision (GuestMemory remarks): the original's strict <c>&lt;</c> is not kept.</summary>

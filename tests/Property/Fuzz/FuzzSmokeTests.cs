@@ -29,6 +29,26 @@ public sealed class FuzzSmokeTests
         Assert.NotEqual(a, c);
     }
 
+    [Fact]
+    public void BlockFaultsInExitMode_ReuseTheMachine_NoRebuild()
+    {
+        // A fault of the block worker ends an exit-mode run with the worker parked on it; the
+        // fuzzer drops it (VirtioDevice.DropPendingFault) and resets the device instead of
+        // building a new machine, and the next programs are served by the same worker.
+        FuzzReport report = Fuzzer.Run(new FuzzOptions
+        {
+            Executions = 2000,
+            Seed = 4,
+            Devices = [FuzzDevice.Block],
+            Classes = [FuzzClass.BlockSector, FuzzClass.BlockHeader, FuzzClass.BlockPastEnd, FuzzClass.BlockScsi],
+        });
+
+        Assert.Equal(0, report.FailureCount);
+        Assert.True(report.Cells.Values.Sum(c => c.Faulted) > 200);
+        Assert.True(report.Cells.Values.Sum(c => c.Clean) > 200);
+        Assert.Equal(1, report.MachinesBuilt);
+    }
+
     private static string Matrix(FuzzReport r) =>
         string.Join(";", r.Cells.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}:{kv.Value.Executions}/{kv.Value.Clean}/{kv.Value.Faulted}/{kv.Value.Failed}"));
 }

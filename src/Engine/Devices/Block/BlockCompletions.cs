@@ -51,8 +51,9 @@ internal sealed class BlockCompletions : InputSource
     }
 
     /// <summary>
-    /// Run loop, isolate mode: the fault was reported (the device is isolated) and must not be
-    /// rethrown; the worker is parked, so nothing sets it again before the reset resumes it.
+    /// Run loop: the fault was reported (isolate mode: the device is isolated; or a harness
+    /// reuses the machine after the run it ended) and must not be reported again; the worker is
+    /// parked, so nothing sets it again before the reset resumes it.
     /// </summary>
     public void ClearFault() => Volatile.Write(ref _fault, null);
 

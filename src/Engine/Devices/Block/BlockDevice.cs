@@ -1,4 +1,3 @@
-using System.Runtime.ExceptionServices;
 using LguestSim.Engine.Abi;
 using LguestSim.Engine.HostIo;
 using LguestSim.Engine.Memory;
@@ -89,7 +88,8 @@ public sealed class BlockDevice : VirtioDevice, IDisposable
     /// The worker is started at the first kick, when the Launcher's context is known (the
     /// original started its thread at setup; the guest cannot tell the difference).
     /// </remarks>
-    public override void HandleNotify(Virtqueue queue, IDeviceContext context)
+    /// <returns>Null: the worker's faults come back through <see cref="HandleInput"/> or <see cref="Settle"/>.</returns>
+    public override GuestFaultException? HandleNotify(Virtqueue queue, IDeviceContext context)
     {
         _worker ??= new BlockWorker(this, _done, context, _workerStarting, ServeOnCallerThread);
 
@@ -98,41 +98,35 @@ public sealed class BlockDevice : VirtioDevice, IDisposable
         // trusts any entry.
         ushort availIndex = context.Memory.ReadU16(Queue.RingAddress + (ulong)Queue.Layout.AvailOffset + VringRingHeader.IdxOffset);
         _worker.Kick(availIndex);
+        return null;
     }
 
     /// <summary>
     /// The worker completed requests: one interrupt for each (lguest.c raised one per byte on
-    /// the done pipe); then, if the worker stopped on a guest fault, that fault.
+    /// the done pipe); then, if the worker stopped on a guest fault, that fault, which the run
+    /// loop reports as it reports a fault of its own.
     /// </summary>
-    /// <exception cref="GuestFaultException">The fault that ended the worker, rethrown here on the run loop.</exception>
-    public override bool HandleInput(IDeviceContext context)
+    public override GuestFaultException? HandleInput(IDeviceContext context, out bool keepListening)
     {
+        keepListening = true;
         WriteWarnings(context);
         for (int completed = _done.TakeCompleted(); completed > 0; completed--)
         {
-            context.TriggerIrq(Queue);
+            if (context.TriggerIrq(Queue) is { } rejected)
+            {
+                return rejected;
+            }
         }
 
-        if (_done.Fault is { } fault)
-        {
-            // Rethrown with the worker's stack, so the run loop's one catch reports it as it
-            // reports any fault of its own.
-            ExceptionDispatchInfo.Throw(fault);
-        }
-
-        return true;
+        return _done.Fault;
     }
 
     /// <summary>Lets the worker finish what was kicked, then reports its fault, if any.</summary>
-    /// <exception cref="GuestFaultException">The fault that ended the worker.</exception>
-    public override void Settle(IDeviceContext context)
+    public override GuestFaultException? Settle(IDeviceContext context)
     {
         _worker?.Settle();
         WriteWarnings(context);
-        if (_done.Fault is { } fault)
-        {
-            ExceptionDispatchInfo.Throw(fault);
-        }
+        return _done.Fault;
     }
 
     private void WriteWarnings(IDeviceContext context)
@@ -162,17 +156,22 @@ public sealed class BlockDevice : VirtioDevice, IDisposable
         _done.ClearFault();
         for (int completed = _done.TakeCompleted(); completed > 0; completed--)
         {
-            try
-            {
-                context.TriggerIrq(Queue);
-            }
-            catch (GuestFaultException)
+            if (context.TriggerIrq(Queue) is not null)
             {
                 // The kernel refused the irq (a page rewritten by the guest): the device is
                 // isolated already, and the rest of the owed interrupts would be refused too.
                 break;
             }
         }
+    }
+
+    /// <inheritdoc/>
+    public override void DropPendingFault()
+    {
+        _worker?.Quiesce();
+        _done.ClearFault();
+        _done.TakeWarnings();
+        _done.TakeCompleted();
     }
 
     /// <summary>
@@ -197,31 +196,41 @@ public sealed class BlockDevice : VirtioDevice, IDisposable
     /// <summary>
     /// Serves one request on the worker thread and writes its status byte.
     /// </summary>
-    /// <returns>The used length: 1 (the status byte), plus the bytes read for a read.</returns>
-    /// <exception cref="GuestFaultException">
-    /// <see cref="GuestFault.BlockBadRequestShape"/>, <see cref="GuestFault.BadTypedBuffer"/>,
-    /// <see cref="GuestFault.BlockBadSector"/> or <see cref="GuestFault.BlockWritePastEnd"/>;
-    /// nothing has been written to the file or to the status byte then.
-    /// </exception>
+    /// <param name="chain">The request.</param>
+    /// <param name="context">The Launcher.</param>
+    /// <param name="used">The used length: 1 (the status byte), plus the bytes read for a read.</param>
+    /// <returns>
+    /// Null; or <see cref="GuestFault.BlockBadRequestShape"/>, <see cref="GuestFault.BadTypedBuffer"/>,
+    /// <see cref="GuestFault.BlockBadSector"/> or <see cref="GuestFault.BlockWritePastEnd"/>, and
+    /// then nothing has been written to the file or to the status byte.
+    /// </returns>
     /// <remarks>lguest.c <c>service_io()</c>, spec §5.3 steps 1–7.</remarks>
-    internal uint Service(DescriptorChain chain, IDeviceContext context)
+    internal GuestFaultException? Service(DescriptorChain chain, IDeviceContext context, out uint used)
     {
+        used = 0;
         if (chain.ReadableCount == 0 || chain.WritableCount == 0)
         {
-            ThrowHelper.ThrowGuestFault(GuestFault.BlockBadRequestShape, $"bad block command: head {chain.Head} out {chain.ReadableCount} in {chain.WritableCount}");
+            return new GuestFaultException(GuestFault.BlockBadRequestShape, $"bad block command: head {chain.Head} out {chain.ReadableCount} in {chain.WritableCount}");
         }
 
         GuestMemory memory = context.Memory;
         GuestBuffer headerBuffer = chain.Readable[0];
         GuestBuffer statusBuffer = chain.Writable[^1];
-        TypedBuffer.Check(headerBuffer, VirtioBlkOutHdr.Size, VirtioBlkOutHdr.Alignment, "struct virtio_blk_outhdr");
-        TypedBuffer.Check(statusBuffer, 1, 1, "u8 status");
+        if (TypedBuffer.Validate(headerBuffer, VirtioBlkOutHdr.Size, VirtioBlkOutHdr.Alignment, "struct virtio_blk_outhdr") is { } badHeader)
+        {
+            return badHeader;
+        }
+
+        if (TypedBuffer.Validate(statusBuffer, 1, 1, "u8 status") is { } badStatus)
+        {
+            return badStatus;
+        }
 
         // One copy of the header: the guest may rewrite it while we work.
         var header = VirtioBlkOutHdr.Read(memory.GetSpan(headerBuffer.Address, VirtioBlkOutHdr.Size));
 
         byte status;
-        uint used = 1;
+        used = 1;
 
         // The barrier comes first, before anything else the request does and whatever its
         // type: every write the guest was told was done must be on disk before this request
@@ -237,13 +246,24 @@ public sealed class BlockDevice : VirtioDevice, IDisposable
             _done.Warn("block: SCSI unsupported");
             status = VirtioBlkOutHdr.StatusUnsupp;
         }
+        else if (ByteOffset(header.Sector, out long offset) is { } badSector)
+        {
+            // lguest.c seeked before reading or writing a byte, so a bad sector is fatal
+            // whichever way the data goes.
+            used = 0;
+            return badSector;
+        }
         else if ((header.Type & VirtioBlkOutHdr.TypeOut) != 0)
         {
-            status = Write(memory, header.Sector, chain.Readable[1..]);
+            if (Write(memory, header.Sector, offset, chain.Readable[1..], out status) is { } pastEnd)
+            {
+                used = 0;
+                return pastEnd;
+            }
         }
         else
         {
-            long read = _store.ReadAt(memory, chain.Writable[..^1], ByteOffset(header.Sector));
+            long read = _store.ReadAt(memory, chain.Writable[..^1], offset);
 
             // At or past the end of the file nothing is read: OK, length 1, buffers untouched.
             if (read >= 0)
@@ -258,36 +278,39 @@ public sealed class BlockDevice : VirtioDevice, IDisposable
         }
 
         memory.WriteU8(statusBuffer.Address, status);
-        return used;
+        return null;
     }
 
-    private byte Write(GuestMemory memory, ulong sector, ReadOnlySpan<GuestBuffer> data)
+    private GuestFaultException? Write(GuestMemory memory, ulong sector, long offset, ReadOnlySpan<GuestBuffer> data, out byte status)
     {
-        long offset = ByteOffset(sector);
         ulong length = TotalLength(data);
 
         // Checked before a byte is written, so the file never grows and is left as it was.
         // lguest.c wrote first and truncated back, which left the in-file part written.
         if (length > 0 && (ulong)offset + length > (ulong)_store.Length)
         {
-            ThrowHelper.ThrowGuestFault(GuestFault.BlockWritePastEnd, $"write to sector {sector} (offset {offset}, length {length}) past end of file ({_store.Length} bytes)");
+            status = 0;
+            return new GuestFaultException(GuestFault.BlockWritePastEnd, $"write to sector {sector} (offset {offset}, length {length}) past end of file ({_store.Length} bytes)");
         }
 
         // A short write (the disk filled up half-way) is a failed write: the guest must not
         // believe the rest of its data is on disk.
         long written = _store.WriteAt(memory, data, offset);
-        return written >= 0 && (ulong)written == length ? VirtioBlkOutHdr.StatusOk : VirtioBlkOutHdr.StatusIoErr;
+        status = written >= 0 && (ulong)written == length ? VirtioBlkOutHdr.StatusOk : VirtioBlkOutHdr.StatusIoErr;
+        return null;
     }
 
     /// <summary><c>sector * 512</c>, which lguest.c passed to lseek: a negative result fails the seek, which is fatal.</summary>
-    private static long ByteOffset(ulong sector)
+    private static GuestFaultException? ByteOffset(ulong sector, out long offset)
     {
         if (sector > (ulong)long.MaxValue / SectorSize)
         {
-            ThrowHelper.ThrowGuestFault(GuestFault.BlockBadSector, $"bad seek to sector {sector}");
+            offset = 0;
+            return new GuestFaultException(GuestFault.BlockBadSector, $"bad seek to sector {sector}");
         }
 
-        return (long)sector * SectorSize;
+        offset = (long)sector * SectorSize;
+        return null;
     }
 
     private static ulong TotalLength(ReadOnlySpan<GuestBuffer> buffers)

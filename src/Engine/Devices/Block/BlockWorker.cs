@@ -43,14 +43,15 @@ namespace LguestSim.Engine.Devices.Block;
 /// <b>Faults.</b> A guest fault in the worker (a bad chain or request) stops the worker, as
 /// it ended lguest.c's thread: it serves nothing more and parks. The fault is handed to the
 /// run loop through <see cref="BlockCompletions.Failed"/>; the device's input handler (or
-/// <see cref="BlockDevice.Settle"/>) rethrows it there. In exit mode the run ends exactly as for
+/// <see cref="BlockDevice.Settle"/>) reports it there. In exit mode the run ends exactly as for
 /// a fault on the run loop: on every way out of a run (death, reboot, an exit a device asked
 /// for, a host error) the Launcher first settles the worker (<see cref="Settle"/>), so a fault
 /// in a request the guest never waited for still ends the run as that fault. In isolate mode
 /// the run loop isolates the device, which takes the fault
 /// (<see cref="BlockCompletions.ClearFault"/>); the guest's reset of the device then resumes the
 /// worker on the new ring. A guest fault never leaves the worker's thread as an exception: it is
-/// handed over as above. (The store reports host failures as results, not exceptions.)
+/// handed over as above, as a value: the pop and the request code return faults rather
+/// than throw them. (The store reports host failures as results, not exceptions.)
 /// </para>
 /// </remarks>
 internal sealed class BlockWorker : IDisposable
@@ -240,16 +241,12 @@ internal sealed class BlockWorker : IDisposable
     /// <summary>One pass, entered with <c>_busy</c> set: serve what was kicked, then say so.</summary>
     private void ServePass()
     {
-        try
-        {
-            ServeKicked();
-        }
-        catch (GuestFaultException e)
+        if (ServeKicked() is { } fault)
         {
             // Like lguest.c's thread after errx(): this worker serves nothing more, and parks
-            // until a reset resumes it after the run loop took the fault. The run loop rethrows
+            // until a reset resumes it after the run loop took the fault. The run loop reports
             // the fault when it next services input, or settles the device.
-            Fail(e);
+            Fail(fault);
             return;
         }
 
@@ -274,8 +271,8 @@ internal sealed class BlockWorker : IDisposable
     }
 
     /// <summary>Serves chains until <c>last_avail_idx</c> reaches the latest kick's <c>avail.idx</c>.</summary>
-    /// <exception cref="GuestFaultException">A chain or request broke the rules.</exception>
-    private void ServeKicked()
+    /// <returns>Null, or the rule a chain or request broke (nothing after it was served).</returns>
+    private GuestFaultException? ServeKicked()
     {
         // A kick that arrives meanwhile moves _stopAt, and is served in this same pass.
         // ORDERING: both reads are hints taken without the lock: a stale _stopAt only leaves
@@ -284,14 +281,20 @@ internal sealed class BlockWorker : IDisposable
         VirtqueueRing ring = _queue.OpenRing();
         while (!Volatile.Read(ref _quiesce) && _queue.LastAvailIndex != Volatile.Read(ref _stopAt))
         {
-            if (!ring.TryPop(out DescriptorChain chain))
+            if (!ring.TryPop(out DescriptorChain chain, out GuestFaultException? fault))
             {
-                return;
+                return fault;
             }
 
-            uint used = _device.Service(chain, _context);
+            if (_device.Service(chain, _context, out uint used) is { } badRequest)
+            {
+                return badRequest;
+            }
+
             ring.AddUsed(chain.Head, used);
             _done.Completed();
         }
+
+        return null;
     }
 }

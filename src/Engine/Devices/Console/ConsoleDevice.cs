@@ -46,7 +46,7 @@ public sealed class ConsoleDevice : VirtioDevice
     }
 
     /// <inheritdoc/>
-    public override void HandleNotify(Virtqueue queue, IDeviceContext context)
+    public override GuestFaultException? HandleNotify(Virtqueue queue, IDeviceContext context)
     {
         if (queue == InputQueue)
         {
@@ -57,15 +57,16 @@ public sealed class ConsoleDevice : VirtioDevice
                 context.EnableInput(this);
             }
 
-            return;
+            return null;
         }
 
         VirtqueueRing ring = OutputQueue.OpenRing();
-        while (ring.TryPop(out DescriptorChain chain))
+        GuestFaultException? fault;
+        while (ring.TryPop(out DescriptorChain chain, out fault))
         {
             if (chain.WritableCount != 0)
             {
-                ThrowHelper.ThrowGuestFault(GuestFault.ConsoleOutputWritable, $"console output chain {chain.Head} has {chain.WritableCount} writable buffers");
+                return new GuestFaultException(GuestFault.ConsoleOutputWritable, $"console output chain {chain.Head} has {chain.WritableCount} writable buffers");
             }
 
             int written = _port.Write(context.Memory, chain.Readable);
@@ -74,27 +75,34 @@ public sealed class ConsoleDevice : VirtioDevice
             // length 0xffffffff. Ports report failures as a negative errno, not -1, so map
             // every failure to the value the guest would have seen.
             ring.AddUsed(chain.Head, written < 0 ? uint.MaxValue : (uint)written);
-            context.TriggerIrq(OutputQueue);
+            if (context.TriggerIrq(OutputQueue) is { } rejected)
+            {
+                return rejected;
+            }
         }
+
+        return fault;
     }
 
     /// <inheritdoc/>
-    public override bool HandleInput(IDeviceContext context)
+    public override GuestFaultException? HandleInput(IDeviceContext context, out bool keepListening)
     {
+        // No buffer from the guest (or no input any more): stop listening until it kicks the
+        // input queue.
+        keepListening = false;
         if (_inputDead)
         {
-            return false;
+            return null;
         }
 
-        if (!InputQueue.TryPop(out DescriptorChain chain))
+        if (!InputQueue.TryPop(out DescriptorChain chain, out GuestFaultException? fault))
         {
-            // No buffer from the guest: stop listening until it kicks the input queue.
-            return false;
+            return fault;
         }
 
         if (chain.ReadableCount != 0)
         {
-            ThrowHelper.ThrowGuestFault(GuestFault.ConsoleInputReadable, $"console input chain {chain.Head} has {chain.ReadableCount} readable buffers");
+            return new GuestFaultException(GuestFault.ConsoleInputReadable, $"console input chain {chain.Head} has {chain.ReadableCount} readable buffers");
         }
 
         ushort head = chain.Head;
@@ -108,14 +116,18 @@ public sealed class ConsoleDevice : VirtioDevice
             _port.InputFailed();
             _inputDead = true;
             InputQueue.AddUsed(head, 0);
-            context.TriggerIrq(InputQueue);
-            return false;
+            return context.TriggerIrq(InputQueue);
         }
 
         InputQueue.AddUsed(head, (uint)read);
-        context.TriggerIrq(InputQueue);
+        if (context.TriggerIrq(InputQueue) is { } rejected)
+        {
+            return rejected;
+        }
+
+        keepListening = true;
         CountAbort(read, firstByte, context);
-        return true;
+        return null;
     }
 
     private static ulong FirstByteAddress(ReadOnlySpan<GuestBuffer> buffers)

@@ -43,25 +43,30 @@ public sealed class NetDevice : VirtioDevice
     }
 
     /// <inheritdoc/>
-    public override void HandleNotify(Virtqueue queue, IDeviceContext context)
+    public override GuestFaultException? HandleNotify(Virtqueue queue, IDeviceContext context)
     {
         if (queue == RxQueue)
         {
             // New receive buffers: listen on the tap again.
             context.EnableInput(this);
-            return;
+            return null;
         }
 
         VirtqueueRing ring = TxQueue.OpenRing();
-        while (ring.TryPop(out DescriptorChain chain))
+        GuestFaultException? fault;
+        while (ring.TryPop(out DescriptorChain chain, out fault))
         {
             if (chain.WritableCount != 0)
             {
-                ThrowHelper.ThrowGuestFault(GuestFault.NetTxWritable, $"net transmit chain {chain.Head} has {chain.WritableCount} writable buffers");
+                return new GuestFaultException(GuestFault.NetTxWritable, $"net transmit chain {chain.Head} has {chain.WritableCount} writable buffers");
             }
 
             // The header must be a real virtio_net_hdr; its content is ignored (no offload is offered).
-            TypedBuffer.Check(chain.Readable[0], VirtioNetHdr.Size, VirtioNetHdr.Alignment, "struct virtio_net_hdr");
+            if (TypedBuffer.Validate(chain.Readable[0], VirtioNetHdr.Size, VirtioNetHdr.Alignment, "struct virtio_net_hdr") is { } badHeader)
+            {
+                return badHeader;
+            }
+
             int written = _tap.Write(context.Memory, chain.Readable[1..]);
             if (written < 0)
             {
@@ -73,33 +78,42 @@ public sealed class NetDevice : VirtioDevice
             }
 
             ring.AddUsed(chain.Head, (uint)written);
-            context.TriggerIrq(TxQueue);
+            if (context.TriggerIrq(TxQueue) is { } rejected)
+            {
+                return rejected;
+            }
         }
+
+        return fault;
     }
 
     /// <inheritdoc/>
     /// <exception cref="LguestHostException">The tap read returned 0 or an error.</exception>
-    public override bool HandleInput(IDeviceContext context)
+    public override GuestFaultException? HandleInput(IDeviceContext context, out bool keepListening)
     {
-        if (!RxQueue.TryPop(out DescriptorChain chain))
+        keepListening = false;
+        if (!RxQueue.TryPop(out DescriptorChain chain, out GuestFaultException? fault))
         {
             // The frame stays in the tap; say so only once the driver is up (before that,
             // no buffers is normal), and stop listening until the guest adds buffers.
-            if ((Record.Status & VirtioStatus.DriverOk) != 0)
+            if (fault is null && (Record.Status & VirtioStatus.DriverOk) != 0)
             {
                 context.Warn("net: no receive buffer available");
             }
 
-            return false;
+            return fault;
         }
 
         if (chain.ReadableCount != 0)
         {
-            ThrowHelper.ThrowGuestFault(GuestFault.NetRxReadable, $"net receive chain {chain.Head} has {chain.ReadableCount} readable buffers");
+            return new GuestFaultException(GuestFault.NetRxReadable, $"net receive chain {chain.Head} has {chain.ReadableCount} readable buffers");
         }
 
         GuestBuffer header = chain.Writable[0];
-        TypedBuffer.Check(header, VirtioNetHdr.Size, VirtioNetHdr.Alignment, "struct virtio_net_hdr");
+        if (TypedBuffer.Validate(header, VirtioNetHdr.Size, VirtioNetHdr.Alignment, "struct virtio_net_hdr") is { } badHeader)
+        {
+            return badHeader;
+        }
 
         // All ten bytes are zeroed: the original set only flags and gso_type and left the
         // other eight as whatever the guest had there.
@@ -114,7 +128,7 @@ public sealed class NetDevice : VirtioDevice
         }
 
         RxQueue.AddUsed(head, (uint)(VirtioNetHdr.Size + read));
-        context.TriggerIrq(RxQueue);
-        return true;
+        keepListening = true;
+        return context.TriggerIrq(RxQueue);
     }
 }

@@ -19,7 +19,7 @@ public class ConsoleDeviceTests
         var h = new ConsoleHarness();
         h.Offer(h.Device.InputQueue, 0, ConsoleHarness.InputBuffer, 16, 0);
         h.Port.Reads.Enqueue("abc"u8.ToArray());
-        GuestFaultException e = Assert.Throws<GuestFaultException>(() => h.Device.HandleInput(h.Context));
+        GuestFaultException e = Assert.IsType<GuestFaultException>(h.Device.HandleInput(h.Context, out _));
         Assert.Equal(GuestFault.ConsoleInputReadable, e.Fault);
         Assert.Single(h.Port.Reads); // nothing was read from the host
     }
@@ -31,7 +31,7 @@ public class ConsoleDeviceTests
         h.SetDesc(h.Device.InputQueue, 1, ConsoleHarness.InputBuffer + 0x100, 8, Next, 2);
         h.SetDesc(h.Device.InputQueue, 2, ConsoleHarness.InputBuffer, 16, Write);
         h.Publish(h.Device.InputQueue, 1);
-        GuestFaultException e = Assert.Throws<GuestFaultException>(() => h.Device.HandleInput(h.Context));
+        GuestFaultException e = Assert.IsType<GuestFaultException>(h.Device.HandleInput(h.Context, out _));
         Assert.Equal(GuestFault.ConsoleInputReadable, e.Fault);
     }
 
@@ -40,7 +40,7 @@ public class ConsoleDeviceTests
     {
         var h = new ConsoleHarness();
         h.Offer(h.Device.OutputQueue, 0, ConsoleHarness.OutputBuffer, 16, Write);
-        GuestFaultException e = Assert.Throws<GuestFaultException>(() => h.Device.HandleNotify(h.Device.OutputQueue, h.Context));
+        GuestFaultException e = Assert.IsType<GuestFaultException>(h.Device.HandleNotify(h.Device.OutputQueue, h.Context));
         Assert.Equal(GuestFault.ConsoleOutputWritable, e.Fault);
         Assert.Empty(h.Port.Written);
     }
@@ -52,7 +52,7 @@ public class ConsoleDeviceTests
         h.SetDesc(h.Device.OutputQueue, 0, ConsoleHarness.OutputBuffer, 4, Next, 1);
         h.SetDesc(h.Device.OutputQueue, 1, ConsoleHarness.OutputBuffer + 0x100, 4, Write);
         h.Publish(h.Device.OutputQueue, 0);
-        GuestFaultException e = Assert.Throws<GuestFaultException>(() => h.Device.HandleNotify(h.Device.OutputQueue, h.Context));
+        GuestFaultException e = Assert.IsType<GuestFaultException>(h.Device.HandleNotify(h.Device.OutputQueue, h.Context));
         Assert.Equal(GuestFault.ConsoleOutputWritable, e.Fault);
     }
 
@@ -66,7 +66,7 @@ public class ConsoleDeviceTests
         h.SetDesc(h.Device.OutputQueue, 4, ConsoleHarness.OutputBuffer + 0x100, 6, 0);
         h.Publish(h.Device.OutputQueue, 3);
         h.Port.WriteResult = 5; // a short write is passed on as it is
-        h.Device.HandleNotify(h.Device.OutputQueue, h.Context);
+        Assert.Null(h.Device.HandleNotify(h.Device.OutputQueue, h.Context));
         Assert.Equal("hello, world\n", System.Text.Encoding.ASCII.GetString(Assert.Single(h.Port.Written)));
         Assert.Equal((3u, 5u), h.UsedElem(h.Device.OutputQueue, 0));
         Assert.Contains(h.Device.OutputQueue, h.Context.Interrupts);
@@ -78,7 +78,7 @@ public class ConsoleDeviceTests
         var h = new ConsoleHarness();
         h.Offer(h.Device.OutputQueue, 0, ConsoleHarness.OutputBuffer, 3, 0);
         h.Offer(h.Device.OutputQueue, 1, ConsoleHarness.OutputBuffer, 2, 0);
-        h.Device.HandleNotify(h.Device.OutputQueue, h.Context);
+        Assert.Null(h.Device.HandleNotify(h.Device.OutputQueue, h.Context));
         Assert.Equal(2, h.Port.Written.Count);
         Assert.Equal(2, h.UsedIdx(h.Device.OutputQueue));
     }
@@ -89,7 +89,7 @@ public class ConsoleDeviceTests
         var h = new ConsoleHarness();
         h.Offer(h.Device.OutputQueue, 0, ConsoleHarness.OutputBuffer, 3, 0);
         h.Port.WriteResult = -5; // -EIO
-        h.Device.HandleNotify(h.Device.OutputQueue, h.Context);
+        Assert.Null(h.Device.HandleNotify(h.Device.OutputQueue, h.Context));
         Assert.Equal((0u, 0xffff_ffffu), h.UsedElem(h.Device.OutputQueue, 0));
     }
 
@@ -101,7 +101,7 @@ public class ConsoleDeviceTests
         h.SetDesc(h.Device.InputQueue, 6, ConsoleHarness.InputBuffer + 0x100, 8, Write);
         h.Publish(h.Device.InputQueue, 5);
         h.Port.Reads.Enqueue("abcd"u8.ToArray());
-        Assert.True(h.Device.HandleInput(h.Context));
+        Assert.True(h.Input());
         Assert.Equal((5u, 4u), h.UsedElem(h.Device.InputQueue, 0));
         Assert.Equal("ab"u8.ToArray(), h.Memory.GetSpan(ConsoleHarness.InputBuffer, 2).ToArray());
         Assert.Equal("cd"u8.ToArray(), h.Memory.GetSpan(ConsoleHarness.InputBuffer + 0x100, 2).ToArray());
@@ -113,11 +113,11 @@ public class ConsoleDeviceTests
     {
         var h = new ConsoleHarness();
         h.Port.Reads.Enqueue("x"u8.ToArray());
-        Assert.False(h.Device.HandleInput(h.Context));
+        Assert.False(h.Input());
         Assert.Single(h.Port.Reads); // not read: it waits for a buffer
         Assert.NotNull(h.Device.Input);
 
-        h.Device.HandleNotify(h.Device.InputQueue, h.Context);
+        Assert.Null(h.Device.HandleNotify(h.Device.InputQueue, h.Context));
         Assert.Equal(1, h.Context.EnableInputCalls);
     }
 
@@ -129,7 +129,7 @@ public class ConsoleDeviceTests
         var h = new ConsoleHarness();
         h.OfferInput();
         h.Port.Reads.Enqueue(result);
-        Assert.False(h.Device.HandleInput(h.Context));
+        Assert.False(h.Input());
 
         Assert.Equal([warning], h.Context.Warnings);
 
@@ -144,11 +144,11 @@ public class ConsoleDeviceTests
         Assert.Equal((0u, 0u), h.UsedElem(h.Device.InputQueue, 0));
 
         // Later kicks do nothing, and input is never read again.
-        h.Device.HandleNotify(h.Device.InputQueue, h.Context);
+        Assert.Null(h.Device.HandleNotify(h.Device.InputQueue, h.Context));
         Assert.Equal(0, h.Context.EnableInputCalls);
         h.OfferInput();
         h.Port.Reads.Enqueue("late"u8.ToArray());
-        Assert.False(h.Device.HandleInput(h.Context));
+        Assert.False(h.Input());
         Assert.Single(h.Port.Reads);
         Assert.Null(h.Context.ExitStatus);
     }

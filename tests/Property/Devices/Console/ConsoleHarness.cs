@@ -1,9 +1,11 @@
+using LguestSim.Engine;
 using LguestSim.Engine.Abi;
 using LguestSim.Engine.Devices;
 using LguestSim.Engine.Devices.Console;
 using LguestSim.Engine.HostIo;
 using LguestSim.Engine.Memory;
 using LguestSim.Engine.Virtio;
+using Xunit;
 
 // Not ".Console": a namespace of that name would hide System.Console from every test in the
 // enclosing namespaces.
@@ -77,7 +79,14 @@ internal sealed class ConsoleHarness
         Clock.Now = at;
         Port.Reads.Enqueue(data);
         OfferInput();
-        return Device.HandleInput(Context);
+        return Input();
+    }
+
+    /// <summary>Lets the device service input, which must not fault; whether it keeps listening.</summary>
+    public bool Input()
+    {
+        Assert.Null(Device.HandleInput(Context, out bool keepListening));
+        return keepListening;
     }
 
     internal sealed class ManualClock(DateTimeOffset now) : TimeProvider
@@ -152,7 +161,11 @@ internal sealed class ConsoleHarness
 
         public int? ExitStatus { get; private set; }
 
-        public void TriggerIrq(Virtqueue queue) => Interrupts.Add(queue);
+        public GuestFaultException? TriggerIrq(Virtqueue queue)
+        {
+            Interrupts.Add(queue);
+            return null;
+        }
 
         public void EnableInput(VirtioDevice device) => EnableInputCalls++;
 
