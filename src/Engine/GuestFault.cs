@@ -75,7 +75,6 @@ public sealed class GuestFaultException : Exception
 {
     /// <summary>Creates the exception for <paramref name="fault"/> with a human-readable detail.</summary>
     public GuestFaultException(GuestFault fault, string detail)
-        : base($"{fault}: {detail}")
     {
         Fault = fault;
         Detail = detail;
@@ -86,6 +85,9 @@ public sealed class GuestFaultException : Exception
 
     /// <summary>What exactly was wrong: indices, addresses, lengths.</summary>
     public string Detail { get; }
+
+    /// <summary>"CODE: detail", made only when asked for (most faults are reported by code and detail).</summary>
+    public override string Message => $"{Fault}: {Detail}";
 }
 
 /// <summary>

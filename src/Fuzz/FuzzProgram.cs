@@ -82,7 +82,7 @@ public sealed class FuzzProgram
     public FuzzClass Class { get; }
 
     /// <summary>The steps in order.</summary>
-    public List<FuzzStep> Steps { get; } = new();
+    public List<FuzzStep> Steps { get; } = new(24);
 
     /// <summary>A copy with <paramref name="steps"/> instead.</summary>
     public FuzzProgram With(IEnumerable<FuzzStep> steps)

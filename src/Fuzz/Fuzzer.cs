@@ -162,24 +162,27 @@ public static class Fuzzer
     public static FuzzReport Run(FuzzOptions options)
     {
         var report = new FuzzReport(options);
-        var machines = new Dictionary<(FuzzDevice, GuestErrorMode), FuzzMachine>();
-        var cells = new List<(FuzzClass Class, FuzzDevice Device, GuestErrorMode Mode, FuzzCell Cell)>();
+        // One machine per device and mode, each with the cells (classes) it runs.
+        var machines = new List<FuzzMachine>();
+        var groups = new List<MachineCells>();
         foreach (FuzzDevice d in options.Devices)
         {
             foreach (GuestErrorMode mode in options.Modes)
             {
                 var m = new FuzzMachine(d, mode);
                 options.MachineCreated?.Invoke(m);
-                machines[(d, mode)] = m;
-            }
-
-            foreach (FuzzClass c in options.Classes.Where(c => c.AppliesTo(d)))
-            {
-                foreach (GuestErrorMode mode in options.Modes)
+                machines.Add(m);
+                var group = new MachineCells(m, mode);
+                foreach (FuzzClass c in options.Classes.Where(c => c.AppliesTo(d)))
                 {
                     var cell = new FuzzCell();
                     report.Cells[(c, d, mode)] = cell;
-                    cells.Add((c, d, mode, cell));
+                    group.Cells.Add((c, cell));
+                }
+
+                if (group.Cells.Count > 0)
+                {
+                    groups.Add(group);
                 }
             }
         }
@@ -199,7 +202,7 @@ public static class Fuzzer
         long n = 0;
         try
         {
-            for (; n < limit && cells.Count > 0; n++)
+            for (; n < limit && groups.Count > 0; n++)
             {
                 // The clock is read every 256 executions: one read costs more than a short program.
                 if ((n & 255) == 0)
@@ -219,8 +222,13 @@ public static class Fuzzer
                     }
                 }
 
-                (FuzzClass cls, FuzzDevice device, GuestErrorMode mode, FuzzCell cell) = cells[(int)(n % cells.Count)];
-                FuzzMachine machine = machines[(device, mode)];
+                // The machines take turns in runs of Batch executions, so that the one running
+                // keeps its memory in the cache; within a run its classes take turns.
+                MachineCells group = groups[(int)(n / Batch % groups.Count)];
+                (FuzzClass cls, FuzzCell cell) = group.Cells[group.Next];
+                group.Next = (group.Next + 1) % group.Cells.Count;
+                FuzzMachine machine = group.Machine;
+                GuestErrorMode mode = group.Mode;
                 FuzzProgram program = ProgramGenerator.Generate(cls, machine.Layout, r, options.SingleKick);
                 FuzzVerdict verdict = machine.Run(program);
                 cell.Executions++;
@@ -248,7 +256,7 @@ public static class Fuzzer
         }
         finally
         {
-            foreach (FuzzMachine m in machines.Values)
+            foreach (FuzzMachine m in machines)
             {
                 report.MachinesBuilt += m.Builds;
                 m.Dispose();
@@ -260,6 +268,21 @@ public static class Fuzzer
         self.Refresh();
         report.CpuTime = self.TotalProcessorTime - cpuStart;
         return report;
+    }
+
+    /// <summary>Executions in a row on one machine before the next takes its turn.</summary>
+    private const int Batch = 64;
+
+    /// <summary>A machine and the cells (class, device, mode) it runs, taking turns.</summary>
+    private sealed class MachineCells(FuzzMachine machine, GuestErrorMode mode)
+    {
+        public FuzzMachine Machine { get; } = machine;
+
+        public GuestErrorMode Mode { get; } = mode;
+
+        public List<(FuzzClass Class, FuzzCell Cell)> Cells { get; } = new();
+
+        public int Next { get; set; }
     }
 
     /// <summary>

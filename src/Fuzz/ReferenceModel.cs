@@ -47,6 +47,9 @@ internal sealed class ReferenceModel
     private const ushort FlagWrite = 2;
     private const int Page = 4096;
 
+    /// <summary>The grain of the dirty map: a run restores only the lines it (or the model) wrote.</summary>
+    public const int DirtyLine = 256;
+
     private readonly byte[] _mem;
     private readonly ulong _limit;
     private readonly MDevice[] _devices;
@@ -58,7 +61,7 @@ internal sealed class ReferenceModel
     /// <param name="limit">guest_limit.</param>
     /// <param name="pageAddress">Where the device page is.</param>
     /// <param name="disks">The model's disks, one per block device in page order.</param>
-    /// <param name="dirty">One flag per page of <paramref name="shadow"/>, set for every page the model writes.</param>
+    /// <param name="dirty">One flag per <see cref="DirtyLine"/> bytes of <paramref name="shadow"/>, set for every line the model writes.</param>
     public ReferenceModel(byte[] shadow, ulong limit, ulong pageAddress, IReadOnlyList<byte[]?> disks, bool[] dirty)
     {
         _mem = shadow;
@@ -799,7 +802,7 @@ internal sealed class ReferenceModel
             return;
         }
 
-        for (ulong p = address / Page; p <= (address + length - 1) / Page; p++)
+        for (ulong p = address / DirtyLine; p <= (address + length - 1) / DirtyLine; p++)
         {
             _dirty[p] = true;
         }

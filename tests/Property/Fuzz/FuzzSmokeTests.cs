@@ -49,6 +49,25 @@ public sealed class FuzzSmokeTests
         Assert.Equal(1, report.MachinesBuilt);
     }
 
+    [Fact]
+    public void ConsoleInputThatEnded_IsServedAgain_NoRebuild()
+    {
+        // A zero-length console input buffer reads 0 bytes, which is end of file: the console
+        // stops listening for good. The fuzzer reopens its input (ConsoleDevice.ReopenInput)
+        // for the next program rather than building a new machine, and the model, which starts
+        // every program with input alive, must agree with what the device then does.
+        FuzzReport report = Fuzzer.Run(new FuzzOptions
+        {
+            Executions = 3000,
+            Seed = 9,
+            Devices = [FuzzDevice.Console],
+            Classes = [FuzzClass.LenZero, FuzzClass.RxWithheld],
+        });
+
+        Assert.True(report.FailureCount == 0, string.Join("\n", report.Failures.Select(f => $"{f.Verdict}\n{f.Scenario}")));
+        Assert.Equal(1, report.MachinesBuilt);
+    }
+
     private static string Matrix(FuzzReport r) =>
         string.Join(";", r.Cells.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}:{kv.Value.Executions}/{kv.Value.Clean}/{kv.Value.Faulted}/{kv.Value.Failed}"));
 }

@@ -36,6 +36,19 @@ public sealed class ConsoleDevice : VirtioDevice
     /// <inheritdoc/>
     public override InputSource? Input => _inputDead ? null : _port.Input;
 
+    /// <summary>
+    /// Input that ended for good (<see cref="InputDead"/>) is served again, as at start-up. For
+    /// a harness that reuses a machine after a run in which the guest's console input ended (the
+    /// fuzzer: a zero-length input buffer reads 0 bytes, which is end of file); a Launcher never
+    /// does this, as lguest dropped the console's input handler for good. Run loop only; the
+    /// harness listens to <see cref="Input"/> again.
+    /// </summary>
+    public void ReopenInput()
+    {
+        _inputDead = false;
+        _abortCount = 0;
+    }
+
     /// <summary>Lays out the console's record (2 queues, no features, no config) and creates the device.</summary>
     public static ConsoleDevice Create(DevicePage page, IConsolePort port, TimeProvider? clock = null)
     {
