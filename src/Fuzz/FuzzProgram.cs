@@ -79,10 +79,20 @@ public sealed class FuzzProgram
     public FuzzDevice Target { get; }
 
     /// <summary>The class (mutation operator) that made it.</summary>
-    public FuzzClass Class { get; }
+    public FuzzClass Class { get; private set; }
 
     /// <summary>The steps in order.</summary>
     public List<FuzzStep> Steps { get; } = new(24);
+
+    /// <summary>
+    /// Empties the program for a new one of class <paramref name="fuzzClass"/> on the same
+    /// target, keeping the room its steps had: the fuzz loop makes every program in one of these.
+    /// </summary>
+    internal void Restart(FuzzClass fuzzClass)
+    {
+        Class = fuzzClass;
+        Steps.Clear();
+    }
 
     /// <summary>A copy with <paramref name="steps"/> instead.</summary>
     public FuzzProgram With(IEnumerable<FuzzStep> steps)

@@ -229,7 +229,7 @@ public static class Fuzzer
                 group.Next = (group.Next + 1) % group.Cells.Count;
                 FuzzMachine machine = group.Machine;
                 GuestErrorMode mode = group.Mode;
-                FuzzProgram program = ProgramGenerator.Generate(cls, machine.Layout, r, options.SingleKick);
+                FuzzProgram program = ProgramGenerator.Generate(cls, machine.Layout, r, options.SingleKick, group.Program);
                 FuzzVerdict verdict = machine.Run(program);
                 cell.Executions++;
                 if (verdict.Ok)
@@ -250,7 +250,8 @@ public static class Fuzzer
                 report.FailureCount++;
                 if (report.Failures.Count < options.MaxFailures)
                 {
-                    report.Failures.Add(Keep(machine, program, mode, verdict, options.SaveDirectory, report.Failures.Count));
+                    // A copy: the group's program is made again for the next execution.
+                    report.Failures.Add(Keep(machine, program.With(program.Steps), mode, verdict, options.SaveDirectory, report.Failures.Count));
                 }
             }
         }
@@ -283,6 +284,9 @@ public static class Fuzzer
         public List<(FuzzClass Class, FuzzCell Cell)> Cells { get; } = new();
 
         public int Next { get; set; }
+
+        /// <summary>The program each execution on the machine is made in.</summary>
+        public FuzzProgram Program { get; } = new(machine.Layout.Kind(machine.Layout.Target), default);
     }
 
     /// <summary>

@@ -18,9 +18,24 @@ public static class ProgramGenerator
     /// <param name="layout">The machine.</param>
     /// <param name="r">The choices.</param>
     /// <param name="singleKick">One request and one kick only (the throughput figure's programs).</param>
-    public static FuzzProgram Generate(FuzzClass cls, FuzzLayout layout, FuzzRandom r, bool singleKick = false)
+    /// <param name="into">
+    /// A program of this layout's target to make it in (emptied first), rather than a new one:
+    /// the fuzz loop's, whose chains of up to num descriptors would otherwise be garbage at once.
+    /// </param>
+    public static FuzzProgram Generate(FuzzClass cls, FuzzLayout layout, FuzzRandom r, bool singleKick = false, FuzzProgram? into = null)
     {
-        var b = new Builder(layout, r, new FuzzProgram(layout.Kind(layout.Target), cls));
+        FuzzProgram program = into ?? new FuzzProgram(layout.Kind(layout.Target), cls);
+        if (into is not null)
+        {
+            if (into.Target != layout.Kind(layout.Target))
+            {
+                throw new ArgumentException("the program is for another target", nameof(into));
+            }
+
+            into.Restart(cls);
+        }
+
+        var b = new Builder(layout, r, program);
         int extra = singleKick || cls is FuzzClass.RxWithheld or FuzzClass.ResetInFlight ? 0 : r.Next(3);
         int at = r.Next(extra + 1);
         for (int i = 0; i <= extra; i++)
