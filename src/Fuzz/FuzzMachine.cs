@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.Intrinsics;
 using LguestSim.Engine;
 using LguestSim.Engine.Abi;
 using LguestSim.Engine.Channel;
@@ -62,6 +63,7 @@ public sealed class FuzzMachine : IDisposable
     private byte[] _snapshot = [];
     private byte[] _shadow = [];
     private bool[] _dirty = [];
+    private bool[] _zeroLine = [];
     private ReferenceModel _model = null!;
     private FuzzProgram? _program;
     private List<FuzzStep> _steps = [];
@@ -231,6 +233,13 @@ public sealed class FuzzMachine : IDisposable
         _snapshot = _backing.AsSpan(0, limit).ToArray();
         _shadow = (byte[])_snapshot.Clone();
         _dirty = new bool[(limit + Line - 1) / Line];
+        _zeroLine = new bool[_dirty.Length];
+        for (int line = 0; line < _zeroLine.Length; line++)
+        {
+            int start = line * Line;
+            _zeroLine[line] = !_snapshot.AsSpan(start, Math.Min(Line, limit - start)).ContainsAnyExcept((byte)0);
+        }
+
         _model = new ReferenceModel(_shadow, (ulong)limit, _machine.Setup.Page.Address, _modelDisks, _dirty)
         {
             IsolateMode = Mode == GuestErrorMode.Isolate,
@@ -657,16 +666,66 @@ public sealed class FuzzMachine : IDisposable
         return false;
     }
 
+    /// <summary>
+    /// Every byte of guest memory against the model's copy. A line that neither the run nor the
+    /// model wrote (not dirty) is the snapshot's in the model's copy, and most of those are zero
+    /// (rings, free RAM): such lines are only checked to be zero, which reads guest memory alone.
+    /// Runs of lines of one kind are checked at once, lowest address first.
+    /// </summary>
     private FuzzVerdict CheckMemory()
     {
-        ReadOnlySpan<byte> real = _backing.AsSpan(0, _shadow.Length);
-        int at = real.CommonPrefixLength(_shadow);
-        if (at == _shadow.Length)
+        int lines = _dirty.Length;
+        int runStart = 0;
+        bool runZero = !_dirty[0] && _zeroLine[0];
+        int at = -1;
+        for (int line = 1; line <= lines && at < 0; line++)
+        {
+            bool zero = line < lines && !_dirty[line] && _zeroLine[line];
+            if (line < lines && zero == runZero)
+            {
+                continue;
+            }
+
+            int start = runStart * Line;
+            int length = Math.Min(line * Line, _shadow.Length) - start;
+            ReadOnlySpan<byte> real = _backing.AsSpan(start, length);
+            int off = runZero ? (IsZero(real) ? -1 : real.IndexOfAnyExcept((byte)0)) : real.CommonPrefixLength(_shadow.AsSpan(start, length));
+            if (off >= 0 && off < length)
+            {
+                at = start + off;
+            }
+
+            runStart = line;
+            runZero = zero;
+        }
+
+        if (at < 0)
         {
             return FuzzVerdict.Pass;
         }
 
         return FuzzVerdict.Fail(FuzzOracle.Memory, $"memory: byte 0x{at:x} ({Layout.Describe((ulong)at)}) is 0x{_backing[at]:x2}, the model says 0x{_shadow[at]:x2}: a write the Launcher may not make");
+    }
+
+    /// <summary>Whether every byte is zero: one pass that ORs 32 bytes at a time (IndexOfAnyExcept is far slower here).</summary>
+    private static bool IsZero(ReadOnlySpan<byte> bytes)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<byte> any = Vector256<byte>.Zero;
+            for (; i + Vector256<byte>.Count <= bytes.Length; i += Vector256<byte>.Count)
+            {
+                any |= Vector256.Create(bytes.Slice(i, Vector256<byte>.Count));
+            }
+
+            if (any != Vector256<byte>.Zero)
+            {
+                return false;
+            }
+        }
+
+        return !bytes[i..].ContainsAnyExcept((byte)0);
     }
 
     private static int FirstDifference(byte[] a, byte[] b)

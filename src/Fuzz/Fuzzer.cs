@@ -200,6 +200,7 @@ public static class Fuzzer
         long limit = options.Executions ?? long.MaxValue;
         long deadline = options.Duration is { } t ? (long)(t.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;
         long n = 0;
+        long batch = options.Executions is { } total ? Math.Clamp(total / (8L * Math.Max(1, groups.Count)), 1, MaxBatch) : MaxBatch;
         try
         {
             for (; n < limit && groups.Count > 0; n++)
@@ -222,9 +223,9 @@ public static class Fuzzer
                     }
                 }
 
-                // The machines take turns in runs of Batch executions, so that the one running
+                // The machines take turns of `batch` executions, so that the one running
                 // keeps its memory in the cache; within a run its classes take turns.
-                MachineCells group = groups[(int)(n / Batch % groups.Count)];
+                MachineCells group = groups[(int)(n / batch % groups.Count)];
                 (FuzzClass cls, FuzzCell cell) = group.Cells[group.Next];
                 group.Next = (group.Next + 1) % group.Cells.Count;
                 FuzzMachine machine = group.Machine;
@@ -271,8 +272,11 @@ public static class Fuzzer
         return report;
     }
 
-    /// <summary>Executions in a row on one machine before the next takes its turn.</summary>
-    private const int Batch = 64;
+    /// <summary>
+    /// At most this many executions in a row on one machine before the next takes its turn (a
+    /// run of a given number of executions uses shorter turns, so that every machine has eight).
+    /// </summary>
+    private const int MaxBatch = 1024;
 
     /// <summary>A machine and the cells (class, device, mode) it runs, taking turns.</summary>
     private sealed class MachineCells(FuzzMachine machine, GuestErrorMode mode)
