@@ -84,6 +84,9 @@ public sealed class FuzzProgram
     /// <summary>The steps in order.</summary>
     public List<FuzzStep> Steps { get; } = new(24);
 
+    /// <summary>What the generator made this program's steps from, kept for the next program made in it.</summary>
+    internal ProgramGenerator.Room? GeneratorRoom { get; set; }
+
     /// <summary>
     /// Empties the program for a new one of class <paramref name="fuzzClass"/> on the same
     /// target, keeping the room its steps had: the fuzz loop makes every program in one of these.

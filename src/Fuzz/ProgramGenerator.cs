@@ -35,7 +35,9 @@ public static class ProgramGenerator
             into.Restart(cls);
         }
 
-        var b = new Builder(layout, r, program);
+        Room room = into is null ? new Room() : into.GeneratorRoom ??= new Room();
+        room.Reset();
+        var b = new Builder(layout, r, program, room);
         int extra = singleKick || cls is FuzzClass.RxWithheld or FuzzClass.ResetInFlight ? 0 : r.Next(3);
         int at = r.Next(extra + 1);
         for (int i = 0; i <= extra; i++)
@@ -54,7 +56,7 @@ public static class ProgramGenerator
     }
 
     /// <summary>A mutable descriptor before it is written.</summary>
-    private sealed class D(ulong addr, uint len, ushort flags)
+    internal sealed class D(ulong addr, uint len, ushort flags)
     {
         public ulong Addr = addr;
         public uint Len = len;
@@ -62,7 +64,53 @@ public static class ProgramGenerator
         public int Index;
     }
 
-    private sealed class Builder(FuzzLayout l, FuzzRandom r, FuzzProgram program)
+    /// <summary>
+    /// The descriptors and requests one program is made of, kept for the next program made in
+    /// the same <see cref="FuzzProgram"/> (the fuzz loop makes hundreds of thousands a second).
+    /// </summary>
+    internal sealed class Room
+    {
+        private readonly List<D> _descs = new();
+        private readonly List<Request> _requests = new();
+        private int _descsUsed;
+        private int _requestsUsed;
+
+        /// <summary>Every descriptor and request is free again.</summary>
+        public void Reset()
+        {
+            _descsUsed = 0;
+            _requestsUsed = 0;
+        }
+
+        public D Desc(ulong addr, uint len, ushort flags)
+        {
+            if (_descsUsed == _descs.Count)
+            {
+                _descs.Add(new D(0, 0, 0));
+            }
+
+            D d = _descs[_descsUsed++];
+            d.Addr = addr;
+            d.Len = len;
+            d.Flags = flags;
+            d.Index = 0;
+            return d;
+        }
+
+        public Request Request(int device, int queue)
+        {
+            if (_requestsUsed == _requests.Count)
+            {
+                _requests.Add(new Request());
+            }
+
+            Request req = _requests[_requestsUsed++];
+            req.Reset(device, queue);
+            return req;
+        }
+    }
+
+    private sealed class Builder(FuzzLayout l, FuzzRandom r, FuzzProgram program, Room room)
     {
         private readonly int[] _cursor = new int[16];
 
@@ -327,7 +375,7 @@ public static class ProgramGenerator
         /// <summary>A well-formed request for a queue, as the 2.6.25 drivers make it.</summary>
         private Request Template(int dev, int q, bool header = true, uint? type = null, ulong? sector = null, uint[]? dataLens = null)
         {
-            var req = new Request(dev, q);
+            Request req = room.Request(dev, q);
             switch (l.Kind(dev))
             {
                 case FuzzDevice.Console when q == 1:
@@ -336,7 +384,7 @@ public static class ProgramGenerator
                         uint len = (uint)r.Range(1, 64);
                         ulong a = Alloc(len, 1);
                         req.Before.Add(new FuzzStep(StepKind.Fill, Address: a, Length: len, Value: (byte)'x'));
-                        req.Descs.Add(new D(a, len, 0));
+                        req.Descs.Add(room.Desc(a, len, 0));
                     }
 
                     break;
@@ -344,26 +392,26 @@ public static class ProgramGenerator
                     for (int i = r.Range(1, 2); i > 0; i--)
                     {
                         uint len = (uint)r.Range(1, 64);
-                        req.Descs.Add(new D(Alloc(len, 1), len, Write));
+                        req.Descs.Add(room.Desc(Alloc(len, 1), len, Write));
                     }
 
                     req.After.Add(new FuzzStep(StepKind.HostInput, (byte)dev, Length: InputLength(dev)));
                     break;
                 case FuzzDevice.Net when q == 1:
-                    req.Descs.Add(new D(Alloc(10, 2), 10, 0));
+                    req.Descs.Add(room.Desc(Alloc(10, 2), 10, 0));
                     for (int i = r.Range(1, 2); i > 0; i--)
                     {
                         uint len = (uint)r.Range(14, 128);
-                        req.Descs.Add(new D(Alloc(len, 1), len, 0));
+                        req.Descs.Add(room.Desc(Alloc(len, 1), len, 0));
                     }
 
                     break;
                 case FuzzDevice.Net:
-                    req.Descs.Add(new D(Alloc(10, 2), 10, Write));
+                    req.Descs.Add(room.Desc(Alloc(10, 2), 10, Write));
                     for (int i = r.Range(1, 2); i > 0; i--)
                     {
                         uint len = (uint)r.Range(1, 200);
-                        req.Descs.Add(new D(Alloc(len, 1), len, Write));
+                        req.Descs.Add(room.Desc(Alloc(len, 1), len, Write));
                     }
 
                     req.After.Add(new FuzzStep(StepKind.HostInput, (byte)dev, Length: InputLength(dev)));
@@ -379,7 +427,7 @@ public static class ProgramGenerator
                         req.Before.Add(new FuzzStep(StepKind.Poke, Address: h, Data: hdr));
                         if (header)
                         {
-                            req.Descs.Add(new D(h, 16, 0));
+                            req.Descs.Add(room.Desc(h, 16, 0));
                         }
                         else
                         {
@@ -390,10 +438,10 @@ public static class ProgramGenerator
                         uint[] lens = dataLens ?? Enumerable.Range(0, r.Next(3)).Select(_ => r.OneIn(3) ? (uint)r.Range(1, 700) : 512u).ToArray();
                         foreach (uint len in lens)
                         {
-                            req.Descs.Add(new D(Alloc(len, 1), len, isWrite ? (ushort)0 : Write));
+                            req.Descs.Add(room.Desc(Alloc(len, 1), len, isWrite ? (ushort)0 : Write));
                         }
 
-                        req.Descs.Add(new D(Alloc(1, 1), 1, Write));
+                        req.Descs.Add(room.Desc(Alloc(1, 1), 1, Write));
                         if (r.OneIn(3))
                         {
                             req.Defer = true;
@@ -413,34 +461,34 @@ public static class ProgramGenerator
             switch (r.Next(6))
             {
                 case 0:
-                    req.Descs.Insert(0, new D(h, r.Pick<uint>([0, 1, 8, 12, 15, 17, 32]), 0));
+                    req.Descs.Insert(0, room.Desc(h, r.Pick<uint>([0, 1, 8, 12, 15, 17, 32]), 0));
                     break;
                 case 1:
-                    req.Descs.Insert(0, new D(h + (ulong)r.Range(1, 3), 16, 0));
+                    req.Descs.Insert(0, room.Desc(h + (ulong)r.Range(1, 3), 16, 0));
                     break;
                 case 2:
                     {
                         uint first = (uint)r.Range(1, 15);
-                        req.Descs.Insert(0, new D(h + first, 16 - first, 0));
-                        req.Descs.Insert(0, new D(h, first, 0));
+                        req.Descs.Insert(0, room.Desc(h + first, 16 - first, 0));
+                        req.Descs.Insert(0, room.Desc(h, first, 0));
                         break;
                     }
 
                 case 3:
-                    req.Descs.Insert(0, new D(h, 16, 0));
+                    req.Descs.Insert(0, room.Desc(h, 16, 0));
                     req.Descs[^1].Len = r.Pick<uint>([0, 2, 16]);
                     break;
                 case 4:
                     {
-                        req.Descs.Insert(0, new D(h, 16, 0));
+                        req.Descs.Insert(0, room.Desc(h, 16, 0));
                         D status = req.Descs[^1];
                         status.Len = 1;
-                        req.Descs.Insert(req.Descs.Count - 1, new D(status.Addr + 1, 1, Write));
+                        req.Descs.Insert(req.Descs.Count - 1, room.Desc(status.Addr + 1, 1, Write));
                         break;
                     }
 
                 default:
-                    req.Descs.Insert(0, new D(h, 16, 0));
+                    req.Descs.Insert(0, room.Desc(h, 16, 0));
                     req.Descs[^1].Flags &= unchecked((ushort)~Write);
                     break;
             }
@@ -460,7 +508,7 @@ public static class ProgramGenerator
                 default:
                     {
                         uint first = (uint)r.Range(1, 9);
-                        var rest = new D(h.Addr + first, 10 - first, h.Flags);
+                        var rest = room.Desc(h.Addr + first, 10 - first, h.Flags);
                         h.Len = first;
                         req.Descs.Insert(1, rest);
                         break;
@@ -480,7 +528,7 @@ public static class ProgramGenerator
             {
                 D last = req.Descs[^1];
                 uint len = (uint)r.Range(0, 24);
-                req.Descs.Insert(req.Descs.Count - 1, new D(Alloc(len, 1), len, (ushort)(last.Flags & Write)));
+                req.Descs.Insert(req.Descs.Count - 1, room.Desc(Alloc(len, 1), len, (ushort)(last.Flags & Write)));
             }
         }
 
@@ -557,11 +605,11 @@ public static class ProgramGenerator
         }
     }
 
-    private sealed class Request(int device, int queue)
+    internal sealed class Request
     {
-        public int Device { get; } = device;
+        public int Device { get; private set; }
 
-        public int Queue { get; } = queue;
+        public int Queue { get; private set; }
 
         public List<D> Descs { get; } = new();
 
@@ -573,14 +621,31 @@ public static class ProgramGenerator
 
         public ushort? AvailAfter { get; set; }
 
-        public int Publishes { get; set; } = 1;
+        public int Publishes { get; set; }
 
-        public int LoopTo { get; set; } = -1;
+        public int LoopTo { get; set; }
 
-        public (int Desc, ushort Value) ForcedNext { get; set; } = (-1, 0);
+        public (int Desc, ushort Value) ForcedNext { get; set; }
 
         public bool Defer { get; set; }
 
         public ulong Header { get; set; }
+
+        /// <summary>A new request for <paramref name="device"/>'s <paramref name="queue"/>: no descriptors, one publish, no bending.</summary>
+        public void Reset(int device, int queue)
+        {
+            Device = device;
+            Queue = queue;
+            Descs.Clear();
+            Before.Clear();
+            After.Clear();
+            Head = null;
+            AvailAfter = null;
+            Publishes = 1;
+            LoopTo = -1;
+            ForcedNext = (-1, 0);
+            Defer = false;
+            Header = 0;
+        }
     }
 }
