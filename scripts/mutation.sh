@@ -22,6 +22,14 @@
 #                         is stopped and the script exits 124
 #   MUTATION_TIMEOUT_MS   Stryker's additional-timeout per test run (default 15000): what a
 #                         mutant may take beyond the unmutated run before it counts as hung
+#   MUTATION_FILTER       the tests run against mutants, in `dotnet test --filter` syntax; `all`
+#                         for every test. Default: all but three kinds that cost minutes per
+#                         mutant and can kill nothing the rest cannot:
+#                         DeterminismTests (every golden scenario 20 times; each golden also
+#                         runs once on its own), HostileScenarioTests (generated scenarios
+#                         whose only claim is a clean end; the fault and fuzz tests make it
+#                         in-process) and the Cli tests (they start `lguestsim` as a child
+#                         process and test src/Cli, which is not mutated)
 #
 # A mutant that hangs is a timeout: Stryker ends that test run. Stryker and everything it
 # starts (builds, vstest, testhosts, the processes tests start) run in a process group of
@@ -35,6 +43,7 @@ cores=$(nproc 2>/dev/null || echo 1)
 concurrency=${MUTATION_CONCURRENCY:-$(( cores > 1 ? cores - 1 : 1 ))}
 budget_min=${MUTATION_BUDGET_MIN:-150}
 timeout_ms=${MUTATION_TIMEOUT_MS:-15000}
+filter=${MUTATION_FILTER:-FullyQualifiedName!~.DeterminismTests.&FullyQualifiedName!~.HostileScenarioTests.&FullyQualifiedName!~.Golden.Cli.}
 
 for setting in "MUTATION_CONCURRENCY=$concurrency" "MUTATION_BUDGET_MIN=$budget_min" "MUTATION_TIMEOUT_MS=$timeout_ms"; do
     if ! [[ ${setting#*=} =~ ^[1-9][0-9]{0,6}$ ]]; then
@@ -99,9 +108,14 @@ mkdir -p "$out"
 log=$out/stryker.log
 
 # Settings Stryker takes only from a config file.
+filter_setting=
+if [ "$filter" != all ]; then
+    filter_setting="\"test-case-filter\": $(jq -Rn --arg f "$filter" '$f'),"
+fi
 cat >"$out/stryker-config.json" <<EOF
 {
   "stryker-config": {
+    $filter_setting
     "coverage-analysis": "perTest",
     "additional-timeout": $timeout_ms,
     "disable-bail": false,
@@ -153,6 +167,7 @@ restore_engine
 
 started=$(date +%s)
 echo "mutation: folders ${folders[*]}; $concurrency test runner(s) on $cores core(s); budget $budget_min min (until $(date -d "@$((started + budget_min * 60))" +%H:%M)); additional timeout ${timeout_ms} ms"
+echo "mutation: tests: $([ "$filter" = all ] && echo "all of Property and Golden" || echo "Property and Golden where $filter")"
 echo "mutation: Stryker log: $log"
 
 # setsid: Stryker leads a new process group (its pid is the group id) that holds everything it
