@@ -27,8 +27,9 @@ namespace LguestSim.Engine.Launch;
 /// <para>
 /// In <see cref="GuestErrorMode.Exit"/> (the default) the first fault ends the run: like
 /// lguest's <c>errx()</c> it ends the guest with one message and exit status 1. A fault thrown
-/// rather than returned (guest memory refusing an access) ends it the same way, in
-/// <see cref="Run"/>.
+/// rather than returned (guest memory refusing an access) ends the run the same way, in
+/// <see cref="Run"/>, in either mode; no device throws one for anything a guest can do, since
+/// the pop proves every buffer lies inside guest memory before a device sees it.
 /// </para>
 /// <para>
 /// In <see cref="GuestErrorMode.Isolate"/> a fault returned by a device isolates that device
