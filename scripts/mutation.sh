@@ -24,7 +24,7 @@
 #                         mutant may take beyond the unmutated run before it counts as hung
 #   MUTATION_FILTER       the tests run against mutants, in `dotnet test --filter` syntax; `all`
 #                         for every test. Default: all but three kinds that cost minutes per
-#                         mutant and can kill nothing the rest cannot:
+#                         mutant (a mutant only they would kill then counts as surviving):
 #                         DeterminismTests (every golden scenario 20 times; each golden also
 #                         runs once on its own), HostileScenarioTests (generated scenarios
 #                         whose only claim is a clean end; the fault and fuzz tests make it
