@@ -53,15 +53,7 @@ internal static class AflEntry
             {
                 case "--mode":
                     string m = words[++i];
-                    if (m == "exit")
-                    {
-                        mode = GuestErrorMode.Exit;
-                    }
-                    else if (m == "isolate")
-                    {
-                        mode = GuestErrorMode.Isolate;
-                    }
-                    else
+                    if (!GuestErrorModeNames.TryParse(m, out mode))
                     {
                         return Usage($"--mode '{m}' is not exit or isolate (with --afl, one mode at a time)");
                     }

@@ -65,7 +65,6 @@ public sealed class FuzzMachine : IDisposable
     private bool[] _dirty = [];
     private bool[] _zeroLine = [];
     private ReferenceModel _model = null!;
-    private FuzzProgram? _program;
     private List<FuzzStep> _steps = [];
     private bool _probing;
     private long _consoleWritesBefore;
@@ -248,7 +247,6 @@ public sealed class FuzzMachine : IDisposable
 
     private void Begin(FuzzProgram program)
     {
-        _program = program;
         _steps = program.Steps;
         _probing = false;
         _step = 0;
@@ -317,10 +315,7 @@ public sealed class FuzzMachine : IDisposable
                 case StepKind.Desc:
                     {
                         Span<byte> d = stackalloc byte[VringDesc.Size];
-                        BinaryPrimitives.WriteUInt64LittleEndian(d, s.Address);
-                        BinaryPrimitives.WriteUInt32LittleEndian(d[8..], s.Length);
-                        BinaryPrimitives.WriteUInt16LittleEndian(d[12..], s.Flags);
-                        BinaryPrimitives.WriteUInt16LittleEndian(d[14..], s.Next);
+                        new VringDesc(s.Address, s.Length, s.Flags, s.Next).Write(d);
                         GuestWrite(Layout.Ring(s.Device, s.Queue) + ((ulong)(s.Index % Layout.Num) * VringDesc.Size), d);
                         break;
                     }
@@ -743,20 +738,17 @@ public sealed class FuzzMachine : IDisposable
     private void Restore(LauncherExit exit, bool rebuild)
     {
         bool sticky = rebuild;
-        foreach (VirtioDevice d in _machine.Setup.Devices)
-        {
-            // The guest's console input ended (a zero-length buffer reads end of file): it is
-            // served again in the next run (Begin listens to it), as in a new machine.
-            if (d is Engine.Devices.Console.ConsoleDevice { InputDead: true } console)
-            {
-                console.ReopenInput();
-            }
-        }
-
         if (!sticky)
         {
             foreach (VirtioDevice d in _machine.Setup.Devices)
             {
+                // The guest's console input ended (a zero-length buffer reads end of file): it is
+                // served again in the next run (Begin listens to it), as in a new machine.
+                if (d is Engine.Devices.Console.ConsoleDevice { InputDead: true } console)
+                {
+                    console.ReopenInput();
+                }
+
                 // A block worker whose fault ended the run (exit mode) keeps it, parked; a
                 // Launcher ends there, this one is reused: drop the fault, and the reset below
                 // serves the device again.

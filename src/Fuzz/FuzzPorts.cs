@@ -15,6 +15,18 @@ public static class HostData
 
     /// <summary>Byte <paramref name="i"/> of a disk's initial image.</summary>
     public static byte Disk(int disk, int i) => (byte)((i * 13) + (i >> 9) + (disk * 101));
+
+    /// <summary>Bytes in <paramref name="buffers"/>: all a host end that only counts takes of a write.</summary>
+    internal static int Total(ReadOnlySpan<GuestBuffer> buffers)
+    {
+        long total = 0;
+        foreach (GuestBuffer b in buffers)
+        {
+            total += b.Length;
+        }
+
+        return (int)total;
+    }
 }
 
 /// <summary>An input source that is ready while its predicate says so.</summary>
@@ -26,8 +38,6 @@ internal sealed class FuzzInput : InputSource
         : base(name) => _ready = ready;
 
     public override bool IsReady => _ready();
-
-    public void Signal() => SignalReady();
 }
 
 /// <summary>The console's host end: a keyboard of <see cref="HostData.Key"/> bytes, a screen that counts.</summary>
@@ -46,9 +56,6 @@ internal sealed class FuzzConsolePort : IConsolePort
     /// <summary>Writes so far (for liveness).</summary>
     public long Writes { get; private set; }
 
-    /// <summary>Bytes the last write carried.</summary>
-    public long LastWriteLength { get; private set; }
-
     public void Type(uint count) => PendingKeys += count;
 
     public void Clear()
@@ -56,7 +63,6 @@ internal sealed class FuzzConsolePort : IConsolePort
         PendingKeys = 0;
         _keysTyped = 0;
         Writes = 0;
-        LastWriteLength = 0;
     }
 
     public int Read(GuestMemory memory, ReadOnlySpan<GuestBuffer> buffers)
@@ -90,15 +96,8 @@ internal sealed class FuzzConsolePort : IConsolePort
     {
         // The screen only counts: the bytes were read from guest memory by the device already
         // being handed these buffers, and copying megabytes per execution would measure memcpy.
-        long total = 0;
-        foreach (GuestBuffer b in buffers)
-        {
-            total += b.Length;
-        }
-
         Writes++;
-        LastWriteLength = total;
-        return (int)total;
+        return HostData.Total(buffers);
     }
 
     public void InputFailed()
@@ -119,16 +118,11 @@ internal sealed class FuzzTap : ITap
 
     public ReadOnlySpan<byte> HardwareAddress => s_mac;
 
-    public int FramesWaiting => _frames.Count;
-
-    public long Sent { get; private set; }
-
     public void Arrive(uint length) => _frames.Enqueue(length);
 
     public void Clear()
     {
         _frames.Clear();
-        Sent = 0;
     }
 
     public int Read(GuestMemory memory, ReadOnlySpan<GuestBuffer> buffers)
@@ -154,17 +148,7 @@ internal sealed class FuzzTap : ITap
         return read;
     }
 
-    public int Write(GuestMemory memory, ReadOnlySpan<GuestBuffer> buffers)
-    {
-        long total = 0;
-        foreach (GuestBuffer b in buffers)
-        {
-            total += b.Length;
-        }
-
-        Sent++;
-        return (int)total;
-    }
+    public int Write(GuestMemory memory, ReadOnlySpan<GuestBuffer> buffers) => HostData.Total(buffers);
 }
 
 /// <summary>
@@ -200,8 +184,6 @@ internal sealed class FuzzDisk : IBlockStore
     /// <summary>Reads served (for liveness).</summary>
     public long Reads { get; private set; }
 
-    public long Flushes { get; private set; }
-
     public void Restore()
     {
         if (_dirtyHigh > _dirtyLow)
@@ -212,7 +194,6 @@ internal sealed class FuzzDisk : IBlockStore
         _dirtyLow = int.MaxValue;
         _dirtyHigh = 0;
         Reads = 0;
-        Flushes = 0;
     }
 
     public long ReadAt(GuestMemory memory, ReadOnlySpan<GuestBuffer> buffers, long offset)
@@ -260,9 +241,5 @@ internal sealed class FuzzDisk : IBlockStore
         return pos - offset;
     }
 
-    public int FlushData()
-    {
-        Flushes++;
-        return 0;
-    }
+    public int FlushData() => 0;
 }

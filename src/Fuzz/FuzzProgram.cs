@@ -104,9 +104,6 @@ public sealed class FuzzProgram
         p.Steps.AddRange(steps);
         return p;
     }
-
-    /// <summary>Number of notifies (kicks, resets, raw notifies) the program makes.</summary>
-    public int Notifies => Steps.Count(s => s.Kind is StepKind.Kick or StepKind.KickDefer or StepKind.Reset or StepKind.Notify);
 }
 
 /// <summary>The device a fuzz machine is built around.</summary>

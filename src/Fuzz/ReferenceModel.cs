@@ -121,9 +121,6 @@ internal sealed class ReferenceModel
     /// <summary>Isolate mode: the isolations of this execution, in order (device, fault).</summary>
     public List<(int Device, GuestFault Fault)> Isolations { get; } = new();
 
-    /// <summary>Whether device <paramref name="device"/> is isolated now.</summary>
-    public bool IsIsolated(int device) => _devices[device].Isolated;
-
     /// <summary>The fault the model expects, once <see cref="ModelEnd.Fault"/> was returned.</summary>
     public GuestFault Fault { get; private set; }
 
@@ -136,17 +133,9 @@ internal sealed class ReferenceModel
     /// <summary>Early console output expected: total bytes and a hash of them.</summary>
     public (long Bytes, ulong Hash) EarlyOutput { get; private set; }
 
-    /// <summary>Console writes the model expects (for liveness).</summary>
-    public long ConsoleWrites { get; private set; }
-
     /// <summary>Whether the model wrote to any of its disks in this execution.</summary>
     public bool DiskWritten { get; private set; }
 
-    /// <summary>Number of devices on the page.</summary>
-    public int DeviceCount => _devices.Length;
-
-    /// <summary>The model's disk of device <paramref name="device"/>.</summary>
-    public byte[]? Disk(int device) => _devices[device].Disk;
 
     /// <summary>Resets per-execution state: queues at 0, listening, no input, disks as given.</summary>
     public void Begin(IReadOnlyList<byte[]?> initialDisks)
@@ -184,7 +173,6 @@ internal sealed class ReferenceModel
         Isolations.Clear();
         Completions.Clear();
         EarlyOutput = (0, 0);
-        ConsoleWrites = 0;
     }
 
     /// <summary>The host types <paramref name="count"/> keys / a frame of that length arrives.</summary>
@@ -473,10 +461,6 @@ internal sealed class ReferenceModel
                 }
 
                 first = 1;
-            }
-            else
-            {
-                ConsoleWrites++;
             }
 
             for (int b = first; b < _buffers.Count; b++)

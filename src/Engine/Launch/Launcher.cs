@@ -389,7 +389,6 @@ public sealed class Launcher : IDeviceContext
     private void Isolate(VirtioDevice device, GuestFaultException fault)
     {
         device.IsIsolated = true;
-        device.IgnoredNotifyWarned = false;
         if (device.Input is { } input && _listening.Remove(device))
         {
             _waker.Remove(input);

@@ -138,8 +138,6 @@ public sealed class Virtqueue
     /// <remarks>Every field is read through a fixed-length slice, so each read costs one range check.</remarks>
     internal bool TryPopFromRing(ReadOnlySpan<byte> ring, Span<byte> guest, out DescriptorChain chain, out GuestFaultException? fault)
     {
-        chain = default;
-
         // ORDERING: avail.idx is read before the ring entry it covers; the guest wrote the
         // entry before publishing the index (its kick() has a write barrier in between).
         ushort availIdx = BinaryPrimitives.ReadUInt16LittleEndian(ring.Slice(_availIdxOffset, 2));
@@ -152,13 +150,15 @@ public sealed class Virtqueue
         ushort pending = (ushort)(availIdx - lastAvailIdx);
         if (pending > _num)
         {
+            chain = default;
             fault = AvailJump(availIdx);
             return false;
         }
 
-        fault = null;
         if (pending == 0)
         {
+            chain = default;
+            fault = null;
             return false;
         }
 
@@ -167,17 +167,19 @@ public sealed class Virtqueue
         _lastAvailIdx = (ushort)(lastAvailIdx + 1);
         if (head >= _num)
         {
+            chain = default;
             fault = HeadOutOfRange(head);
             return false;
         }
 
-        int count = Walk(ring, head, (ulong)guest.Length, out int readable, out fault);
-        if (count < 0)
+        ReadOnlySpan<GuestBuffer> buffers = Walk(ring, head, (ulong)guest.Length, out int readable, out fault);
+        if (fault is not null)
         {
+            chain = default;
             return false;
         }
 
-        chain = new DescriptorChain(head, new ReadOnlySpan<GuestBuffer>(_scratch, 0, count), readable, guest);
+        chain = new DescriptorChain(head, buffers, readable, guest);
         return true;
     }
 
@@ -190,13 +192,14 @@ public sealed class Virtqueue
     /// The checks come in lguest.c's order for each descriptor (bounds, readable-after-writable,
     /// loop, then next), so a chain that breaks two rules faults on the same one as the original.
     /// </remarks>
-    /// <returns>The number of buffers, left in the scratch array; −1 on a fault, with <paramref name="fault"/> set.</returns>
+    /// <returns>The buffers (a slice of the scratch array); empty on a fault, with <paramref name="fault"/> set.</returns>
     // Inlined into the pop (its only caller) so that the ring and window spans stay in
     // registers instead of being passed through a call on every chain.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int Walk(ReadOnlySpan<byte> table, ushort head, ulong limit, out int readable, out GuestFaultException? fault)
+    private ReadOnlySpan<GuestBuffer> Walk(ReadOnlySpan<byte> table, ushort head, ulong limit, out int readable, out GuestFaultException? fault)
     {
         readable = 0;
+
         // The scratch array has exactly num entries: its length is the loop bound as well as
         // the index bound, which lets the JIT drop its own check on the store below.
         Span<GuestBuffer> scratch = _scratch;
@@ -216,7 +219,7 @@ public sealed class Virtqueue
             if (addr >= limit || len > limit - addr)
             {
                 fault = OutOfBounds((int)i, addr, rest);
-                return -1;
+                return default;
             }
 
             // Readable buffers must all come first: a device reads its request from the
@@ -229,14 +232,14 @@ public sealed class Virtqueue
             else if (writable != 0)
             {
                 fault = ReadableAfterWritable((int)i);
-                return -1;
+                return default;
             }
 
             // More descriptors than the table holds can only mean a loop.
             if ((uint)count >= (uint)scratch.Length)
             {
                 fault = ChainTooLong(head);
-                return -1;
+                return default;
             }
 
             scratch[count] = new GuestBuffer(addr, len);
@@ -246,14 +249,14 @@ public sealed class Virtqueue
             {
                 readable = count - writable;
                 fault = null;
-                return count;
+                return scratch[..count];
             }
 
             uint next = (uint)(rest >> 48);
             if (next >= (uint)scratch.Length)
             {
                 fault = NextOutOfRange((int)i, (ushort)next);
-                return -1;
+                return default;
             }
 
             i = next;

@@ -11,7 +11,7 @@ public sealed class FuzzSmokeTests
     {
         FuzzReport report = Fuzzer.Run(new FuzzOptions { Executions = 20_000, Seed = 12, Modes = FuzzModes.All });
         Assert.Equal(20_000, report.Executions);
-        Assert.True(report.FailureCount == 0, string.Join("\n", report.Failures.Select(f => $"{f.Verdict}\n{f.Scenario}")));
+        Assert.True(report.FailureCount == 0, Failures(report));
         Assert.Equal(FuzzClasses.All.Count, report.ClassesHit);
 
         // Both ways a run can end are exercised in every cell that can end cleanly or fault.
@@ -54,10 +54,13 @@ public sealed class FuzzSmokeTests
     private static FuzzReport RunOneMachine(FuzzDevice device, long executions, ulong seed, params FuzzClass[] classes)
     {
         FuzzReport report = Fuzzer.Run(new FuzzOptions { Executions = executions, Seed = seed, Devices = [device], Classes = classes });
-        Assert.True(report.FailureCount == 0, string.Join("\n", report.Failures.Select(f => $"{f.Verdict}\n{f.Scenario}")));
+        Assert.True(report.FailureCount == 0, Failures(report));
         Assert.Equal(1, report.MachinesBuilt);
         return report;
     }
+
+    /// <summary>Each failure kept, with its scenario: what a failing assertion shows.</summary>
+    private static string Failures(FuzzReport r) => string.Join("\n", r.Failures.Select(f => $"{f.Verdict}\n{f.Scenario}"));
 
     private static string Matrix(FuzzReport r) =>
         string.Join(";", r.Cells.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}:{kv.Value.Executions}/{kv.Value.Clean}/{kv.Value.Faulted}/{kv.Value.Failed}"));

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using LguestSim.Engine;
 using LguestSim.Engine.Launch;
 using LguestSim.Engine.Memory;
@@ -79,7 +78,7 @@ public sealed class OracleBiteTests
     private static void PlantStrayWrite(FuzzMachine m)
     {
         var seen = new Dictionary<ulong, ushort>();
-        m.AfterEvent = (memory, layout) => ForEachNewCompletion(memory, layout, seen, (used, elem, head, ring) =>
+        m.AfterEvent = (memory, layout) => ForEachNewCompletion(memory, layout, seen, (_, head, ring) =>
         {
             if (LastWritable(memory, ring, head, layout.Num) is { } end && end < memory.Limit)
             {
@@ -92,7 +91,7 @@ public sealed class OracleBiteTests
     private static void PlantLyingLength(FuzzMachine m)
     {
         var seen = new Dictionary<ulong, ushort>();
-        m.AfterEvent = (memory, layout) => ForEachNewCompletion(memory, layout, seen, (used, elem, head, ring) =>
+        m.AfterEvent = (memory, layout) => ForEachNewCompletion(memory, layout, seen, (elem, _, _) =>
             memory.WriteU32(elem + 4, memory.ReadU32(elem + 4) + 1));
     }
 
@@ -104,7 +103,7 @@ public sealed class OracleBiteTests
     private static void PlantWrongOrder(FuzzMachine m) =>
         m.ExitOverride = exit => exit.Fault == GuestFault.BufferOutOfBounds ? exit with { Fault = GuestFault.ReadableAfterWritable } : exit;
 
-    private static void ForEachNewCompletion(GuestMemory memory, FuzzLayout layout, Dictionary<ulong, ushort> seen, Action<ulong, ulong, ushort, ulong> act)
+    private static void ForEachNewCompletion(GuestMemory memory, FuzzLayout layout, Dictionary<ulong, ushort> seen, Action<ulong, ushort, ulong> act)
     {
         int d = layout.Target;
         for (int q = 0; q < layout.Queues(d); q++)
@@ -124,7 +123,7 @@ public sealed class OracleBiteTests
             }
 
             ulong elem = used + 4 + (8UL * (ulong)((idx - 1) % layout.Num));
-            act(used, elem, (ushort)memory.ReadU32(elem), layout.Ring(d, q));
+            act(elem, (ushort)memory.ReadU32(elem), layout.Ring(d, q));
         }
     }
 

@@ -198,7 +198,7 @@ public sealed class BlockDevice : VirtioDevice, IDisposable
     /// </summary>
     /// <param name="chain">The request.</param>
     /// <param name="context">The Launcher.</param>
-    /// <param name="used">The used length: 1 (the status byte), plus the bytes read for a read.</param>
+    /// <param name="used">The used length: 1 (the status byte), plus the bytes read for a read; not meaningful when a fault is returned.</param>
     /// <returns>
     /// Null; or <see cref="GuestFault.BlockBadRequestShape"/>, <see cref="GuestFault.BadTypedBuffer"/>,
     /// <see cref="GuestFault.BlockBadSector"/> or <see cref="GuestFault.BlockWritePastEnd"/>, and
@@ -250,14 +250,12 @@ public sealed class BlockDevice : VirtioDevice, IDisposable
         {
             // lguest.c seeked before reading or writing a byte, so a bad sector is fatal
             // whichever way the data goes.
-            used = 0;
             return badSector;
         }
         else if ((header.Type & VirtioBlkOutHdr.TypeOut) != 0)
         {
             if (Write(memory, header.Sector, offset, chain.Readable[1..], out status) is { } pastEnd)
             {
-                used = 0;
                 return pastEnd;
             }
         }
