@@ -1,13 +1,17 @@
+using System.Diagnostics;
+
 namespace LguestSim.Engine.Memory;
 
 /// <summary>
 /// Guest memory backed by a managed, zero-filled array: simulation and tests. Real runs use
 /// the mmap'd implementation in LguestSim.Host.
 /// </summary>
+/// <remarks>
+/// The base keeps the array and reaches it directly, with no virtual call, so
+/// <see cref="GetSpanCore"/> is never called here.
+/// </remarks>
 public sealed class ManagedGuestMemory : GuestMemory
 {
-    private readonly byte[] _bytes;
-
     /// <summary>Allocates <paramref name="capacity"/> zeroed bytes with <paramref name="limit"/> accessible.</summary>
     public ManagedGuestMemory(ulong capacity, ulong limit)
         : this(Allocate(capacity), limit)
@@ -23,7 +27,6 @@ public sealed class ManagedGuestMemory : GuestMemory
     public ManagedGuestMemory(byte[] bytes, ulong limit)
         : base(bytes, limit)
     {
-        _bytes = bytes;
     }
 
     /// <summary>Creates memory with the whole capacity accessible.</summary>
@@ -32,9 +35,14 @@ public sealed class ManagedGuestMemory : GuestMemory
     {
     }
 
+    /// <remarks>
+    /// The bound is the largest array the runtime makes (<see cref="Array.MaxLength"/>, a little
+    /// under 2 GiB), so that a capacity past it is refused here with a clear error rather than
+    /// by the allocator with an out-of-memory one.
+    /// </remarks>
     private static byte[] Allocate(ulong capacity)
     {
-        if (capacity > int.MaxValue)
+        if (capacity > (ulong)Array.MaxLength)
         {
             throw new ArgumentOutOfRangeException(nameof(capacity), "guest memory is limited to 2 GiB");
         }
@@ -43,5 +51,5 @@ public sealed class ManagedGuestMemory : GuestMemory
     }
 
     /// <inheritdoc/>
-    protected override Span<byte> GetSpanCore(int offset, int length) => _bytes.AsSpan(offset, length);
+    protected override Span<byte> GetSpanCore(int offset, int length) => throw new UnreachableException();
 }

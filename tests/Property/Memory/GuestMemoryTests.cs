@@ -191,6 +191,33 @@ public class GuestMemoryTests
         Assert.Equal(0x1000UL, new UnbackedGuestMemory(0x1000, 0x1000).Limit);
     }
 
+    /// <summary>
+    /// Managed memory is refused with an argument error from just past the largest array the
+    /// runtime makes, where allocating would otherwise fail with an out-of-memory error.
+    /// </summary>
+    [Fact]
+    public void ManagedMemory_PastTheLargestArray_IsRefusedBeforeAllocating()
+    {
+        foreach (ulong capacity in new ulong[] { (ulong)Array.MaxLength + 1, int.MaxValue, 1UL << 32 })
+        {
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() => new ManagedGuestMemory(capacity, 0));
+            Assert.Equal("capacity", e.ParamName);
+        }
+    }
+
+    /// <summary>
+    /// The fault's detail names the range that was refused, in hex, for the transcript and the
+    /// user; the fault code is checked apart from it, so wording and meaning fail separately.
+    /// </summary>
+    [Fact]
+    public void GetSpan_OutOfBounds_DetailNamesTheRange()
+    {
+        var memory = new ManagedGuestMemory(0x1000);
+        var e = Assert.Throws<GuestFaultException>(() => memory.GetSpan(0xFF0, 0x20));
+        Assert.Equal(GuestFault.BufferOutOfBounds, e.Fault);
+        Assert.Equal("address 0xff0 length 0x20 is outside guest memory", e.Detail);
+    }
+
     /// <summary>A limit may be "raised" to itself; the refusal names the argument.</summary>
     [Fact]
     public void GrowLimit_ToTheSameLimit_IsAllowed_RefusalNamesTheArgument()
