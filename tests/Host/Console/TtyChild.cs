@@ -13,7 +13,7 @@ namespace LguestSim.Tests.Host.ConsoleTests;
 /// <remarks>
 /// <para>
 /// <see cref="Process.Start(ProcessStartInfo)"/> can only give a child pipes or our own stdio,
-/// so the child is started as <c>setsid sh -c 'exec "$@" &lt;PTY &gt;PTY' sh dotnet lguestsim.dll …</c>:
+/// so the child is started as <c>setsid env --default-signal sh -c 'exec "$@" &lt;PTY &gt;PTY' sh dotnet lguestsim.dll …</c>:
 /// </para>
 /// <list type="bullet">
 /// <item><c>setsid</c> makes the child the leader of a new session with no controlling
@@ -22,6 +22,9 @@ namespace LguestSim.Tests.Host.ConsoleTests;
 /// controlling terminal that opens a terminal acquires it, so the pty becomes the child's
 /// controlling terminal and the child its foreground process group — exactly a user's shell
 /// running lguestsim. Had lguestsim left ISIG on, a typed ^C would kill it with SIGINT;</item>
+/// <item><c>env --default-signal</c> puts every signal back to its default action: an ignored
+/// signal stays ignored across exec, so a test run started under <c>nohup</c> would otherwise
+/// give the Launcher an ignored SIGHUP;</item>
 /// <item><c>exec</c> keeps the pid, so the pid <c>sh</c> prints first on stderr is the
 /// Launcher's, the one the signal tests aim at.</item>
 /// </list>
@@ -112,7 +115,10 @@ internal sealed class TtyChild : IDisposable
         };
         psi.Environment["LGUESTSIM_TEST_PTY"] = pty.SlavePath;
         psi.Environment["LGUESTSIM_TEST_STDIN"] = stdinIsTerminal ? pty.SlavePath : "/dev/null";
-        foreach (string a in new[] { "sh", "-c", "echo \"pid $$\" >&2; exec \"$@\" <\"$LGUESTSIM_TEST_STDIN\" >\"$LGUESTSIM_TEST_PTY\"", "sh" })
+        // env --default-signal: every signal at its default action, as from a user's shell,
+        // whatever the test run inherited (under nohup SIGHUP is ignored, and a child that
+        // inherits that never ends on SIGHUP).
+        foreach (string a in new[] { "env", "--default-signal", "sh", "-c", "echo \"pid $$\" >&2; exec \"$@\" <\"$LGUESTSIM_TEST_STDIN\" >\"$LGUESTSIM_TEST_PTY\"", "sh" })
         {
             psi.ArgumentList.Add(a);
         }
