@@ -63,6 +63,25 @@ public sealed class DeviceKindTableTests
     public void MachineDevice_WithAnotherKindsPort_IsRefused() =>
         Assert.Throws<ArgumentException>(() => new MachineDevice(DeviceKinds.Block, new MemoryTap(new byte[6])));
 
+    /// <summary>
+    /// A port of the wrong type is refused as an argument error naming the parameter, the kind and
+    /// both types (the text a harness author reads), not as a failed cast from inside the build.
+    /// </summary>
+    [Fact]
+    public void Build_WithAnotherKindsPort_IsAnArgumentErrorNamingKindAndTypes()
+    {
+        var page = new DevicePage(new ManagedGuestMemory(DevicePage.CapacityFor(Mem), Mem));
+
+        ArgumentException e = Assert.Throws<ArgumentException>(() => DeviceKinds.Block.Build(page, new MemoryTap(new byte[6])));
+
+        Assert.Equal("port", e.ParamName);
+        Assert.StartsWith($"a block device is built over an {nameof(IBlockStore)}, not a {nameof(MemoryTap)}", e.Message);
+    }
+
+    /// <summary>The list of kinds that messages show (an unknown device word in a scenario).</summary>
+    [Fact]
+    public void NameList_ReadsNetBlockOrConsole() => Assert.Equal("net, block or console", DeviceKinds.NameList);
+
     [Fact]
     public void EveryKind_HasASimulatedGuestDriver_ProbedInLinkOrder()
     {
