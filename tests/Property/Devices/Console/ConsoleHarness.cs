@@ -143,7 +143,7 @@ internal sealed class ConsoleHarness
 
         public void InputFailed() => InputFailures++;
 
-        private sealed class Ready() : InputSource("scripted console")
+        private sealed class Ready : InputSource
         {
             public override bool IsReady => true;
         }
