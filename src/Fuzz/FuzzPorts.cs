@@ -34,8 +34,7 @@ internal sealed class FuzzInput : InputSource
 {
     private readonly Func<bool> _ready;
 
-    public FuzzInput(string name, Func<bool> ready)
-        : base(name) => _ready = ready;
+    public FuzzInput(Func<bool> ready) => _ready = ready;
 
     public override bool IsReady => _ready();
 }
@@ -46,7 +45,7 @@ internal sealed class FuzzConsolePort : IConsolePort
     private readonly FuzzInput _input;
     private long _keysTyped;
 
-    public FuzzConsolePort() => _input = new FuzzInput("fuzz keyboard", () => PendingKeys > 0);
+    public FuzzConsolePort() => _input = new FuzzInput(() => PendingKeys > 0);
 
     public InputSource Input => _input;
 
@@ -112,7 +111,7 @@ internal sealed class FuzzTap : ITap
     private readonly FuzzInput _input;
     private readonly Queue<uint> _frames = new();
 
-    public FuzzTap() => _input = new FuzzInput("fuzz tap", () => _frames.Count > 0);
+    public FuzzTap() => _input = new FuzzInput(() => _frames.Count > 0);
 
     public InputSource Input => _input;
 

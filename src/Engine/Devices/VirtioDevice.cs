@@ -56,11 +56,8 @@ public abstract class VirtioDevice
     /// <param name="context">The Launcher.</param>
     /// <param name="keepListening">False to stop listening until the guest kicks the input queue again.</param>
     /// <returns>Null, or the rule the guest broke (as for <see cref="HandleNotify"/>).</returns>
-    public virtual GuestFaultException? HandleInput(IDeviceContext context, out bool keepListening)
-    {
-        keepListening = true;
-        return null;
-    }
+    /// <remarks>Called only while <see cref="Input"/> is ready; every device here has an input.</remarks>
+    public abstract GuestFaultException? HandleInput(IDeviceContext context, out bool keepListening);
 
     /// <summary>
     /// Called on the run loop just before a reset clears the record and zeroes the rings. A

@@ -16,12 +16,6 @@ public abstract class InputSource
     private readonly object _gate = new();
     private Action? _readied;
 
-    /// <summary>Creates a source named <paramref name="name"/> (used in messages).</summary>
-    protected InputSource(string name) => Name = name;
-
-    /// <summary>The source's name.</summary>
-    public string Name { get; }
-
     /// <summary>Whether a read would not block now.</summary>
     public abstract bool IsReady { get; }
 

@@ -57,7 +57,7 @@ public sealed class TunTap : ITap, IDisposable
         Argument = argument;
         _interfaceMac = interfaceMac;
         _guestMac = GuestMacFor(interfaceMac);
-        _input = new FdInputSource(name, tun);
+        _input = new FdInputSource(tun);
     }
 
     /// <summary>The interface name the kernel chose (e.g. tap0).</summary>

@@ -31,7 +31,7 @@ public sealed class TerminalConsolePort : IConsolePort, IDisposable
     {
         _input = input;
         _output = output;
-        _source = new FdInputSource("console", input);
+        _source = new FdInputSource(input);
         _raw = RawTerminal.TryEnter(input);
     }
 

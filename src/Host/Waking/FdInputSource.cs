@@ -10,8 +10,7 @@ public sealed class FdInputSource : InputSource
     private readonly SafeHandle _handle;
 
     /// <summary>Wraps <paramref name="handle"/>; the caller keeps owning it.</summary>
-    public FdInputSource(string name, SafeHandle handle)
-        : base(name) => _handle = handle;
+    public FdInputSource(SafeHandle handle) => _handle = handle;
 
     /// <inheritdoc/>
     public override SafeHandle? PollHandle => _handle;

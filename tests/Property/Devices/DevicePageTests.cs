@@ -226,6 +226,35 @@ public class DevicePageTests
         Assert.Empty(r.Queues);
     }
 
+    /// <summary>
+    /// A feature bitmap that would grow past the page end is refused as "too many devices" (the
+    /// message the CLI shows), before anything is written: a record at 4088 has its bitmaps at
+    /// 4093, so one byte each fits and two each do not.
+    /// </summary>
+    [Fact]
+    public void AddFeature_BitmapsWouldCrossPageEnd_TooManyDevices()
+    {
+        DevicePage page = PageFilledTo(4088);
+        DeviceRecord r = page.AddDevice(VirtioDeviceType.Net, "edge");
+        Assert.Equal(4088, r.Offset);
+        r.AddFeature(0);
+        LauncherException e = Assert.Throws<LauncherException>(() => r.AddFeature(8));
+        Assert.Equal("too many devices", e.Message);
+        Assert.Equal([1], r.OfferedFeatures.ToArray());
+        Assert.Equal(1, page.Snapshot()[4088 + 2]);
+    }
+
+    /// <summary>Offering a feature twice leaves it offered once (lguest.c set the bit with |=).</summary>
+    [Fact]
+    public void AddFeature_SameBitTwice_StaysOffered()
+    {
+        DeviceRecord r = NewPage().AddDevice(VirtioDeviceType.Net, "net");
+        r.AddFeature(5);
+        r.AddFeature(5);
+        Assert.True(r.IsOffered(5));
+        Assert.Equal([1 << 5], r.OfferedFeatures.ToArray());
+    }
+
     [Fact]
     public void AddVirtqueue_AfterFeature_Throws()
     {

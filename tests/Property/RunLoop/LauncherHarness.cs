@@ -37,6 +37,7 @@ internal sealed class LauncherHarness : IDisposable
         Block = BlockDevice.Create(page, Store);
         Block.ServeOnCallerThread = blockOnCaller;
         Console = ConsoleDevice.Create(page, Port);
+        Waker = new RecordingWaker(source => source == Block.Input ? "block" : source == Console.Input ? "console" : "another source");
         Launcher = new Launcher(Channel, page, [Block, Console], Waker, Observer) { GuestErrors = mode, SettleDevicesAtBreak = settleAtBreak };
     }
 
@@ -52,7 +53,7 @@ internal sealed class LauncherHarness : IDisposable
 
     public ScriptedChannel Channel { get; } = new();
 
-    public RecordingWaker Waker { get; } = new();
+    public RecordingWaker Waker { get; }
 
     public RecordingObserver Observer { get; } = new();
 
@@ -200,14 +201,14 @@ internal sealed class ScriptedChannel : ILguestChannel
     public void Dispose() => Disposed = true;
 }
 
-/// <summary>A Waker that only writes down what it is told to watch: "add NAME", "remove NAME".</summary>
-internal sealed class RecordingWaker : IWaker
+/// <summary>A Waker that only writes down what it is told to watch: "add NAME", "remove NAME", each source named by <paramref name="name"/>.</summary>
+internal sealed class RecordingWaker(Func<InputSource, string> name) : IWaker
 {
     public List<string> Log { get; } = new();
 
-    public void Add(InputSource source) => Log.Add($"add {source.Name}");
+    public void Add(InputSource source) => Log.Add($"add {name(source)}");
 
-    public void Remove(InputSource source) => Log.Add($"remove {source.Name}");
+    public void Remove(InputSource source) => Log.Add($"remove {name(source)}");
 
     public void Dispose() => Log.Add("disposed");
 }

@@ -157,7 +157,7 @@ public sealed class LauncherTests
 
         h.Launcher.Run();
 
-        Assert.Equal(["add block done", "add scripted console", "remove scripted console"], h.Waker.Log);
+        Assert.Equal(["add block", "add console", "remove console"], h.Waker.Log);
     }
 
     /// <summary>

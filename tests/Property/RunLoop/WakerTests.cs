@@ -25,7 +25,7 @@ public sealed class WakerTests
     public void Thread_IsABackgroundThread_NamedLguestWaker()
     {
         var channel = new BreakChannel();
-        var source = new TestSource("s") { Ready = true };
+        var source = new TestSource { Ready = true };
         using (var waker = new Waker(channel))
         {
             waker.Add(source);
@@ -43,7 +43,7 @@ public sealed class WakerTests
     public void NothingReady_TheWakerBlocks_WithoutBreaking()
     {
         var channel = new BreakChannel();
-        var source = new TestSource("idle");
+        var source = new TestSource();
         using var waker = new Waker(channel);
         waker.Add(source);
 
@@ -57,7 +57,7 @@ public sealed class WakerTests
     public void RemovedSource_NoLongerBreaks_ThoughStillReady()
     {
         var channel = new BreakChannel();
-        var source = new TestSource("s") { Ready = true };
+        var source = new TestSource { Ready = true };
         using var waker = new Waker(channel);
         waker.Add(source);
         channel.WaitForBreaks(1);
@@ -79,8 +79,8 @@ public sealed class WakerTests
     public void MessagesPostedDuringABreak_AreAllAppliedBeforeReadinessIsLookedAtAgain()
     {
         var channel = new BreakChannel();
-        var dropped = new TestSource("dropped") { Ready = true };
-        var added = new TestSource("added");
+        var dropped = new TestSource { Ready = true };
+        var added = new TestSource();
         using var waker = new Waker(channel);
         waker.Add(dropped);
         channel.WaitForBreaks(1);
@@ -99,7 +99,7 @@ public sealed class WakerTests
     public void Dispose_ReturnsOnlyOnceTheThreadHasEnded()
     {
         var channel = new BreakChannel();
-        var source = new TestSource("s") { Ready = true };
+        var source = new TestSource { Ready = true };
         var waker = new Waker(channel);
         waker.Add(source);
         channel.WaitForBreaks(1);
@@ -120,7 +120,7 @@ public sealed class WakerTests
     [Fact]
     public void DisposedWaker_IsHeldByNoSource()
     {
-        var sources = new[] { new TestSource("watched"), new TestSource("removed"), new TestSource("last") };
+        var sources = new[] { new TestSource(), new TestSource(), new TestSource() };
         WeakReference waker = UseAndDispose(sources);
 
         GC.Collect();
@@ -135,7 +135,7 @@ public sealed class WakerTests
     [Fact]
     public void InputSource_UnsubscribedCallback_IsNotRun()
     {
-        var source = new TestSource("s");
+        var source = new TestSource();
         int kept = 0;
         int removed = 0;
         Action keep = () => kept++;
@@ -182,7 +182,7 @@ public sealed class WakerTests
     }
 
     /// <summary>An input source whose readiness the test sets; remembers which thread asked.</summary>
-    private sealed class TestSource(string name) : InputSource(name)
+    private sealed class TestSource : InputSource
     {
         private volatile bool _ready;
 

@@ -34,7 +34,7 @@ public sealed class MemoryConsolePort : IConsolePort
     {
         _transcript = transcript;
         _real = real;
-        _source = new QueueInputSource("console", () =>
+        _source = new QueueInputSource(() =>
         {
             lock (_gate)
             {

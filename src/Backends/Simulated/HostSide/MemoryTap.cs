@@ -31,7 +31,7 @@ public sealed class MemoryTap : ITap
     public MemoryTap(ReadOnlySpan<byte> mac)
     {
         _mac = mac.ToArray();
-        _source = new QueueInputSource("tap", () =>
+        _source = new QueueInputSource(() =>
         {
             lock (_gate)
             {

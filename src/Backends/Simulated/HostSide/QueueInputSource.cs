@@ -8,8 +8,7 @@ public sealed class QueueInputSource : InputSource
     private readonly Func<bool> _ready;
 
     /// <summary>Creates a source whose readiness is <paramref name="ready"/>.</summary>
-    public QueueInputSource(string name, Func<bool> ready)
-        : base(name) => _ready = ready;
+    public QueueInputSource(Func<bool> ready) => _ready = ready;
 
     /// <inheritdoc/>
     public override bool IsReady => _ready();

@@ -20,12 +20,6 @@ internal sealed class BlockCompletions : InputSource
     private int _completed;
     private GuestFaultException? _fault;
 
-    /// <summary>Creates the signal for the device named <paramref name="name"/>.</summary>
-    public BlockCompletions(string name)
-        : base(name + " done")
-    {
-    }
-
     /// <inheritdoc/>
     public override bool IsReady => Volatile.Read(ref _completed) != 0 || Volatile.Read(ref _fault) is not null;
 

@@ -40,7 +40,7 @@ public sealed class BlockDevice : VirtioDevice, IDisposable
     {
         _store = store;
         _workerStarting = workerStarting;
-        _done = new BlockCompletions(record.Name);
+        _done = new BlockCompletions();
     }
 
     /// <summary>

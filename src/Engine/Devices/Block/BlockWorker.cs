@@ -80,7 +80,7 @@ internal sealed class BlockWorker : IDisposable
     /// <param name="starting">Run first thing on the worker's thread.</param>
     /// <param name="onCaller">
     /// No thread at all: the worker's passes run on the caller's thread, when it calls
-    /// <see cref="RunPass"/> (and at <see cref="Settle"/>). The fuzzer's hook only
+    /// <see cref="Settle"/>. The fuzzer's hook only
     /// (<see cref="BlockDevice.ServeOnCallerThread"/>): a thread hand-off per request costs
     /// more than the whole rest of a fuzz execution. Same pop and serve code, same
     /// bookkeeping; only who runs it differs.
@@ -97,27 +97,6 @@ internal sealed class BlockWorker : IDisposable
             _thread = new Thread(Loop) { IsBackground = true, Name = $"lguest {device.Name} worker" };
             _thread.Start();
         }
-    }
-
-    /// <summary>
-    /// Without a thread (<c>onCaller</c>): one pass of the worker, now, on the caller's thread —
-    /// what the thread would do when it next gets the CPU: serve every chain kicked so far,
-    /// unless it is parked for a reset, stopping or has faulted.
-    /// </summary>
-    public void RunPass()
-    {
-        lock (_gate)
-        {
-            if (_thread is not null || _stopping || _failed || _quiesce || !_kicked)
-            {
-                return;
-            }
-
-            _kicked = false;
-            _busy = true;
-        }
-
-        ServePass();
     }
 
     /// <summary>Run loop: the guest kicked with <c>avail.idx</c> = <paramref name="availIndex"/>.</summary>
@@ -167,8 +146,9 @@ internal sealed class BlockWorker : IDisposable
                 _failed = false;
             }
 
+            // No pulse: with _kicked clear, a parked worker has nothing to do until the next
+            // kick, which wakes it.
             Volatile.Write(ref _quiesce, false);
-            Monitor.PulseAll(_gate);
         }
     }
 
@@ -185,15 +165,37 @@ internal sealed class BlockWorker : IDisposable
         if (_thread is null)
         {
             RunPass();
+        }
+        else
+        {
+            lock (_gate)
+            {
+                while (!_failed && !_stopping && !_quiesce && (_kicked || _busy))
+                {
+                    Monitor.Wait(_gate);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Without a thread (<c>onCaller</c>): one pass of the worker, now, on the caller's thread —
+    /// what the thread would do when it next gets the CPU: serve every chain kicked so far,
+    /// unless it has stopped on a fault. (Parked for a reset, or disposed, it finds nothing to
+    /// serve: <see cref="ServeKicked"/> stops at once while quiesced; and a pass with nothing
+    /// kicked since the last stops where it starts.)
+    /// </summary>
+    private void RunPass()
+    {
+        // Caller's thread only: Fail sets _failed on this same thread.
+        if (_failed)
+        {
             return;
         }
 
-        lock (_gate)
+        if (ServeKicked() is { } fault)
         {
-            while (!_failed && !_stopping && !_quiesce && (_kicked || _busy))
-            {
-                Monitor.Wait(_gate);
-            }
+            Fail(fault);
         }
     }
 

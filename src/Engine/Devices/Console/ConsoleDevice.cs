@@ -176,10 +176,10 @@ public sealed class ConsoleDevice : VirtioDevice
 
         if (++_abortCount == 3)
         {
+            // The run ends when this handler returns; either way the next series starts afresh.
             if (now <= _abortStartSeconds + 1)
             {
                 context.RequestExit(2, "three Ctrl-C within a second");
-                return;
             }
 
             _abortCount = 0;

@@ -26,6 +26,9 @@ public class ConsoleAbortTests
         Assert.Null(h.Context.ExitStatus);
         h.TypeOneRead(CtrlC, At(0.3));
         Assert.Equal(2, h.Context.ExitStatus);
+
+        // The reason is what the transcript's end line and `run`'s stderr show the user.
+        Assert.Equal("three Ctrl-C within a second", h.Context.ExitReason);
     }
 
     [Fact]

@@ -143,7 +143,7 @@ internal sealed class ConsoleHarness
 
         public void InputFailed() => InputFailures++;
 
-        private sealed class Ready() : InputSource("scripted console")
+        private sealed class Ready : InputSource
         {
             public override bool IsReady => true;
         }
@@ -161,16 +161,25 @@ internal sealed class ConsoleHarness
 
         public int? ExitStatus { get; private set; }
 
+        public string? ExitReason { get; private set; }
+
+        /// <summary>Every interrupt is refused, as the kernel refuses one for a page the guest rewrote.</summary>
+        public bool RejectInterrupts { get; set; }
+
         public GuestFaultException? TriggerIrq(Virtqueue queue)
         {
             Interrupts.Add(queue);
-            return null;
+            return RejectInterrupts ? new GuestFaultException(GuestFault.InterruptRejected, "refused by the test") : null;
         }
 
         public void EnableInput(VirtioDevice device) => EnableInputCalls++;
 
         public void Warn(string message) => Warnings.Add(message);
 
-        public void RequestExit(int status, string reason) => ExitStatus ??= status;
+        public void RequestExit(int status, string reason)
+        {
+            ExitStatus ??= status;
+            ExitReason ??= reason;
+        }
     }
 }
