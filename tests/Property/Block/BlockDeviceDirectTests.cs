@@ -4,6 +4,7 @@ using LguestSim.Engine.Devices;
 using LguestSim.Engine.Devices.Block;
 using LguestSim.Engine.Memory;
 using LguestSim.Tests.Property.Devices.ConsoleTests;
+using LguestSim.Tests.Property.Infrastructure;
 using Xunit;
 
 namespace LguestSim.Tests.Property.Block;
@@ -63,12 +64,7 @@ public sealed class BlockDeviceDirectTests
     [Fact]
     public void OnIsolated_WritesWarnings_RaisesEachOwedInterrupt_AndTakesTheFault()
     {
-        using var b = new Harness(onCaller: false);
-        b.Publish(VirtioBlkOutHdr.TypeScsiCmd, 0);
-        b.Publish(VirtioBlkOutHdr.TypeIn, 1);
-        b.PublishBadHeader();
-        b.Kick();
-        b.WaitForFault();
+        using Harness b = StoppedOnTheThird(VirtioBlkOutHdr.TypeScsiCmd);
 
         b.Device.OnIsolated(b.Context);
         Assert.Equal(["block: SCSI unsupported"], b.Context.Warnings);
@@ -80,12 +76,7 @@ public sealed class BlockDeviceDirectTests
     [Fact]
     public void OnIsolated_FirstOwedInterruptRefused_TriesNoMore()
     {
-        using var b = new Harness(onCaller: false);
-        b.Publish(VirtioBlkOutHdr.TypeIn, 0);
-        b.Publish(VirtioBlkOutHdr.TypeIn, 1);
-        b.PublishBadHeader();
-        b.Kick();
-        b.WaitForFault();
+        using Harness b = StoppedOnTheThird(VirtioBlkOutHdr.TypeIn);
 
         b.Context.RejectInterrupts = true;
         b.Device.OnIsolated(b.Context);
@@ -97,12 +88,7 @@ public sealed class BlockDeviceDirectTests
     [Fact]
     public void DropPendingFault_DropsTheFault_TheWarnings_AndTheInterruptsOwed()
     {
-        using var b = new Harness(onCaller: false);
-        b.Publish(VirtioBlkOutHdr.TypeScsiCmd, 0);
-        b.Publish(VirtioBlkOutHdr.TypeIn, 1);
-        b.PublishBadHeader();
-        b.Kick();
-        b.WaitForFault();
+        using Harness b = StoppedOnTheThird(VirtioBlkOutHdr.TypeScsiCmd);
 
         b.Device.DropPendingFault();
         Assert.Null(b.Device.PendingFault);
@@ -224,6 +210,21 @@ public sealed class BlockDeviceDirectTests
     }
 
     /// <summary>
+    /// A worker thread that completed two requests (the first of type <paramref name="firstType"/>,
+    /// the second a read) and stopped on the third, whose header is a byte short.
+    /// </summary>
+    private static Harness StoppedOnTheThird(uint firstType)
+    {
+        var b = new Harness(onCaller: false);
+        b.Publish(firstType, 0);
+        b.Publish(VirtioBlkOutHdr.TypeIn, 1);
+        b.PublishBadHeader();
+        b.Kick();
+        b.WaitForFault();
+        return b;
+    }
+
+    /// <summary>
     /// A block device on a real device page. Request <c>i</c> is descriptors <c>3i</c> (header),
     /// <c>3i+1</c> (one sector) and <c>3i+2</c> (status) in the page at <c>Buffers + i·4096</c>;
     /// its status byte starts as <see cref="Untouched"/>.
@@ -246,7 +247,7 @@ public sealed class BlockDeviceDirectTests
 
         public ConsoleHarness.RecordingContext Context { get; }
 
-        public ushort UsedIdx => Memory.ReadU16(Device.Queue.RingAddress + (ulong)Device.Queue.Layout.UsedOffset + 2);
+        public ushort UsedIdx => GuestRingWrites.UsedIdx(Memory, Device.Queue);
 
         public byte Status(int i) => Memory.ReadU8(Page(i) + 0xF00);
 
@@ -294,18 +295,11 @@ public sealed class BlockDeviceDirectTests
             Memory.WriteU8(page + 0xF00, Untouched);
             ushort d = (ushort)(3 * i);
             ushort dataFlags = type == VirtioBlkOutHdr.TypeOut ? (ushort)0 : VringDesc.FlagWrite;
-            WriteDesc(d, new VringDesc(page, headerLength, VringDesc.FlagNext, (ushort)(d + 1)));
-            WriteDesc((ushort)(d + 1), new VringDesc(page + 0x200, BlockDevice.SectorSize, (ushort)(dataFlags | VringDesc.FlagNext), (ushort)(d + 2)));
-            WriteDesc((ushort)(d + 2), new VringDesc(page + 0xF00, 1, VringDesc.FlagWrite, 0));
-
-            ulong avail = Device.Queue.RingAddress + (ulong)Device.Queue.Layout.AvailOffset;
-            ushort idx = Memory.ReadU16(avail + 2);
-            Memory.WriteU16(avail + 4 + (2UL * (ulong)(idx % Device.Queue.Config.Num)), d);
-            Memory.WriteU16(avail + 2, (ushort)(idx + 1));
+            GuestRingWrites.SetDesc(Memory, Device.Queue, d, page, headerLength, VringDesc.FlagNext, (ushort)(d + 1));
+            GuestRingWrites.SetDesc(Memory, Device.Queue, (ushort)(d + 1), page + 0x200, BlockDevice.SectorSize, (ushort)(dataFlags | VringDesc.FlagNext), (ushort)(d + 2));
+            GuestRingWrites.SetDesc(Memory, Device.Queue, (ushort)(d + 2), page + 0xF00, 1, VringDesc.FlagWrite);
+            GuestRingWrites.Publish(Memory, Device.Queue, d);
             _published++;
         }
-
-        private void WriteDesc(ushort index, VringDesc desc) =>
-            desc.Write(Memory.GetSpan(Device.Queue.RingAddress + ((ulong)index * VringDesc.Size), VringDesc.Size));
     }
 }

@@ -10,6 +10,7 @@ using LguestSim.Engine.Memory;
 using LguestSim.Engine.Virtio;
 using LguestSim.Tests.Property.Block;
 using LguestSim.Tests.Property.Devices.ConsoleTests;
+using LguestSim.Tests.Property.Infrastructure;
 
 // Not ".Launch": a namespace of that name would hide LguestSim.Engine.Launch from tests in
 // the enclosing namespaces that spell it Engine.Launch.
@@ -68,18 +69,12 @@ internal sealed class LauncherHarness : IDisposable
 
     /// <summary>Writes descriptor <paramref name="index"/> of <paramref name="queue"/>.</summary>
     public void SetDesc(Virtqueue queue, ushort index, ulong addr, uint len, ushort flags, ushort next = 0) =>
-        new VringDesc(addr, len, flags, next).Write(Memory.GetSpan(queue.RingAddress + ((ulong)index * VringDesc.Size), VringDesc.Size));
+        GuestRingWrites.SetDesc(Memory, queue, index, addr, len, flags, next);
 
     /// <summary>Puts <paramref name="head"/> in the avail ring and bumps <c>avail.idx</c>.</summary>
-    public void Publish(Virtqueue queue, ushort head)
-    {
-        ulong avail = queue.RingAddress + (ulong)queue.Layout.AvailOffset;
-        ushort idx = Memory.ReadU16(avail + 2);
-        Memory.WriteU16(avail + 4 + (2UL * (ulong)(idx % queue.Config.Num)), head);
-        Memory.WriteU16(avail + 2, (ushort)(idx + 1));
-    }
+    public void Publish(Virtqueue queue, ushort head) => GuestRingWrites.Publish(Memory, queue, head);
 
-    public ushort UsedIdx(Virtqueue queue) => Memory.ReadU16(queue.RingAddress + (ulong)queue.Layout.UsedOffset + 2);
+    public ushort UsedIdx(Virtqueue queue) => GuestRingWrites.UsedIdx(Memory, queue);
 
     /// <summary>A console output chain of one readable buffer holding <paramref name="text"/>, published.</summary>
     public void OfferOutput(ushort head, string text, ushort flags = 0)

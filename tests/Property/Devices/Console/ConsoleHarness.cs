@@ -5,6 +5,7 @@ using LguestSim.Engine.Devices.Console;
 using LguestSim.Engine.HostIo;
 using LguestSim.Engine.Memory;
 using LguestSim.Engine.Virtio;
+using LguestSim.Tests.Property.Infrastructure;
 using Xunit;
 
 // Not ".Console": a namespace of that name would hide System.Console from every test in the
@@ -44,28 +45,21 @@ internal sealed class ConsoleHarness
     /// <summary>Offers one descriptor <paramref name="index"/> as a chain on <paramref name="queue"/>.</summary>
     public void Offer(Virtqueue queue, ushort index, ulong addr, uint len, ushort flags, ushort next = 0)
     {
-        var d = new VringDesc(addr, len, flags, next);
-        d.Write(Memory.GetSpan(queue.RingAddress + ((ulong)index * VringDesc.Size), VringDesc.Size));
+        SetDesc(queue, index, addr, len, flags, next);
         Publish(queue, index);
     }
 
     /// <summary>Writes a descriptor without publishing it (for chains).</summary>
     public void SetDesc(Virtqueue queue, ushort index, ulong addr, uint len, ushort flags, ushort next = 0) =>
-        new VringDesc(addr, len, flags, next).Write(Memory.GetSpan(queue.RingAddress + ((ulong)index * VringDesc.Size), VringDesc.Size));
+        GuestRingWrites.SetDesc(Memory, queue, index, addr, len, flags, next);
 
     /// <summary>Puts <paramref name="head"/> in the avail ring and bumps avail.idx.</summary>
-    public void Publish(Virtqueue queue, ushort head)
-    {
-        ulong avail = queue.RingAddress + (ulong)queue.Layout.AvailOffset;
-        ushort idx = Memory.ReadU16(avail + 2);
-        Memory.WriteU16(avail + 4 + (2UL * (ulong)(idx % queue.Config.Num)), head);
-        Memory.WriteU16(avail + 2, (ushort)(idx + 1));
-    }
+    public void Publish(Virtqueue queue, ushort head) => GuestRingWrites.Publish(Memory, queue, head);
 
     /// <summary>Offers the guest's 16-byte input buffer as descriptor 0.</summary>
     public void OfferInput() => Offer(Device.InputQueue, 0, InputBuffer, 16, VringDesc.FlagWrite);
 
-    public ushort UsedIdx(Virtqueue queue) => Memory.ReadU16(queue.RingAddress + (ulong)queue.Layout.UsedOffset + 2);
+    public ushort UsedIdx(Virtqueue queue) => GuestRingWrites.UsedIdx(Memory, queue);
 
     public (uint Id, uint Len) UsedElem(Virtqueue queue, int slot)
     {
