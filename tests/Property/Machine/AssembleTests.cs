@@ -8,6 +8,7 @@ using LguestSim.Engine.Machine;
 using LguestSim.Engine.Memory;
 using LguestSim.Tests.Property.Block;
 using LguestSim.Tests.Property.Loader;
+using LguestSim.Tests.Property.RunLoop;
 using Xunit;
 
 namespace LguestSim.Tests.Property.Machine;
@@ -21,7 +22,7 @@ public sealed class AssembleTests
     [Fact]
     public void WithAKernel_TheChannelIsInitializedWithTheLoadersPageDirectoryAndEntry()
     {
-        var channel = new InitChannel();
+        var channel = new ScriptedChannel();
         using AssembledMachine machine = Engine.Machine.Machine.Assemble(new MachineDescription
         {
             MemorySize = Mem,
@@ -34,10 +35,10 @@ public sealed class AssembleTests
         Assert.NotNull(machine.Setup.Boot);
 
         // The ELF fixture's entry; the page directory just under the top of RAM (no initrd).
-        Assert.Equal(0x100000u, channel.Entry);
-        Assert.Equal(machine.Setup.Boot.Entry, channel.Entry);
-        Assert.Equal(machine.Setup.Boot.PageDirectory, channel.PageDirectory);
-        Assert.InRange(channel.PageDirectory, 1u, (uint)Mem - 4096);
+        Assert.Equal(0x100000u, channel.Initialized.Entry);
+        Assert.Equal(machine.Setup.Boot.Entry, channel.Initialized.Entry);
+        Assert.Equal(machine.Setup.Boot.PageDirectory, channel.Initialized.PageDirectory);
+        Assert.InRange(channel.Initialized.PageDirectory, 1u, (uint)Mem - 4096);
     }
 
     /// <summary>
@@ -54,7 +55,7 @@ public sealed class AssembleTests
             MemorySize = Mem,
             Memory = memory,
             Devices = [],
-            CreateChannel = _ => new InitChannel(),
+            CreateChannel = _ => new ScriptedChannel(),
             CreateWaker = _ => new NoWaker(),
         });
 
@@ -84,7 +85,7 @@ public sealed class AssembleTests
     [Fact]
     public void ChannelThatRefusesToInitialize_IsClosed()
     {
-        var channel = new InitChannel { Refuse = true };
+        var channel = new ScriptedChannel { RefuseInitialize = true };
 
         Assert.Throws<LguestHostException>(() => Engine.Machine.Machine.Assemble(new MachineDescription
         {
@@ -102,7 +103,7 @@ public sealed class AssembleTests
     public void FailureAfterTheWakerExists_ClosesTheChannelThenTheWaker()
     {
         var log = new List<string>();
-        var channel = new InitChannel { Log = log };
+        var channel = new ScriptedChannel { Log = log };
 
         Assert.Throws<InvalidOperationException>(() => Engine.Machine.Machine.Assemble(new MachineDescription
         {
@@ -114,49 +115,6 @@ public sealed class AssembleTests
         }));
 
         Assert.Equal(["channel disposed", "waker disposed"], log);
-    }
-
-    /// <summary>A channel that writes down what <c>LHREQ_INITIALIZE</c> got, and can refuse it.</summary>
-    private sealed class InitChannel : ILguestChannel
-    {
-        public bool Refuse { get; init; }
-
-        public List<string>? Log { get; init; }
-
-        public uint PageDirectory { get; private set; }
-
-        public uint Entry { get; private set; }
-
-        public bool Disposed { get; private set; }
-
-        public void Initialize(uint pfnLimit, uint pageDirectory, uint entryPoint)
-        {
-            if (Refuse)
-            {
-                throw new LguestHostException("LHREQ_INITIALIZE", 22);
-            }
-
-            PageDirectory = pageDirectory;
-            Entry = entryPoint;
-        }
-
-        public ChannelEvent Run() => ChannelEvent.Died("not run");
-
-        public bool Interrupt(uint irq) => true;
-
-        public void Break()
-        {
-        }
-
-        public void ReleaseBreak()
-        {
-        }
-
-        public void Dispose()
-        {
-            Disposed = true;
-            Log?.Add("channel disposed");
-        }
     }
 
     private sealed class NoWaker(List<string>? log = null) : IWaker

@@ -156,6 +156,15 @@ internal sealed class ScriptedChannel : ILguestChannel
 
     public bool Disposed { get; private set; }
 
+    /// <summary>Refuse <c>LHREQ_INITIALIZE</c>, as a kernel refuses a bad one (EINVAL).</summary>
+    public bool RefuseInitialize { get; init; }
+
+    /// <summary>The page directory and entry <c>LHREQ_INITIALIZE</c> got.</summary>
+    public (uint PageDirectory, uint Entry) Initialized { get; private set; }
+
+    /// <summary>Where "channel disposed" is written, if anywhere.</summary>
+    public List<string>? Log { get; init; }
+
     public ScriptedChannel Then(ChannelEvent ev) => Then(() => ev);
 
     public ScriptedChannel Then(Func<ChannelEvent> step)
@@ -173,6 +182,12 @@ internal sealed class ScriptedChannel : ILguestChannel
 
     public void Initialize(uint pfnLimit, uint pageDirectory, uint entryPoint)
     {
+        if (RefuseInitialize)
+        {
+            throw new LguestHostException("LHREQ_INITIALIZE", 22);
+        }
+
+        Initialized = (pageDirectory, entryPoint);
     }
 
     public ChannelEvent Run()
@@ -193,7 +208,11 @@ internal sealed class ScriptedChannel : ILguestChannel
 
     public void ReleaseBreak() => ReleasedBreaks++;
 
-    public void Dispose() => Disposed = true;
+    public void Dispose()
+    {
+        Disposed = true;
+        Log?.Add("channel disposed");
+    }
 }
 
 /// <summary>A Waker that only writes down what it is told to watch: "add NAME", "remove NAME", each source named by <paramref name="name"/>.</summary>
